@@ -1,0 +1,22 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "ggufmerge",
+    products: [
+        .library(name: "GGUF", targets: ["GGUF"]),
+        .library(name: "Quant", targets: ["Quant"]),
+        .library(name: "Merge", targets: ["Merge"]),
+        .executable(name: "ggufmerge", targets: ["ggufmerge"]),
+    ],
+    targets: [
+        .target(name: "GGUF"),
+        .target(name: "Quant", dependencies: ["GGUF"]),
+        .target(name: "Merge", dependencies: ["GGUF", "Quant"]),
+        .executableTarget(name: "ggufmerge", dependencies: ["GGUF", "Quant", "Merge"]),
+        .executableTarget(name: "ggufmerge-bench", dependencies: ["GGUF", "Quant", "Merge"]),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: []),
+        .testTarget(name: "QuantTests", dependencies: ["GGUF", "Quant"]),
+        .testTarget(name: "MergeTests", dependencies: ["GGUF", "Quant", "Merge"]),
+    ]
+)

@@ -1,0 +1,60 @@
+import GGUF
+
+/// The registry of block codecs by ggml type, and row-level entry points that check sizes.
+public enum Codecs {
+    /// The decoder for `type`, or nil when this version cannot read it.
+    public static func decoder(for type: GGMLType) -> (any BlockCodec.Type)? {
+        switch type {
+        // Each codec family adds its types here.
+        default: nil
+        }
+    }
+
+    /// The encoder for `type`, or nil when this version cannot write it.
+    public static func encoder(for type: GGMLType) -> (any BlockQuantizer.Type)? {
+        switch type {
+        // Each codec family adds its types here.
+        default: nil
+        }
+    }
+
+    public static func canDequantize(_ type: GGMLType) -> Bool { decoder(for: type) != nil }
+    public static func canQuantize(_ type: GGMLType) -> Bool { encoder(for: type) != nil }
+
+    /// Decodes `src` (whole blocks of `type`) into `dst`, whose count must be the element count.
+    public static func dequantize(_ type: GGMLType, _ src: UnsafeRawBufferPointer,
+                                  into dst: UnsafeMutableBufferPointer<Float>) throws(QuantError) {
+        guard let codec = decoder(for: type) else { throw .unsupported(type, operation: "dequantize") }
+        guard dst.count % type.blockSize == 0, type.byteCount(elements: dst.count) == src.count else {
+            throw .sizeMismatch(type, elements: dst.count, bytes: src.count)
+        }
+        guard dst.count > 0, let s = src.baseAddress, let d = dst.baseAddress else { return }
+        codec.dequantize(s, into: d, blocks: dst.count / type.blockSize)
+    }
+
+    /// Encodes `src` (a multiple of the block size) into `dst`, whose count must be the byte count.
+    public static func quantize(_ type: GGMLType, _ src: UnsafeBufferPointer<Float>,
+                                into dst: UnsafeMutableRawBufferPointer) throws(QuantError) {
+        guard let codec = encoder(for: type) else { throw .unsupported(type, operation: "quantize") }
+        guard src.count % type.blockSize == 0, type.byteCount(elements: src.count) == dst.count else {
+            throw .sizeMismatch(type, elements: src.count, bytes: dst.count)
+        }
+        guard src.count > 0, let s = src.baseAddress, let d = dst.baseAddress else { return }
+        codec.quantize(s, into: d, blocks: src.count / type.blockSize)
+    }
+}
+
+/// Errors of the `Quant` module.
+public enum QuantError: Error, Equatable, CustomStringConvertible {
+    case unsupported(GGMLType, operation: String)
+    case sizeMismatch(GGMLType, elements: Int, bytes: Int)
+
+    public var description: String {
+        switch self {
+        case let .unsupported(type, operation):
+            "cannot \(operation) \(type.name) tensors (type not supported by this version)"
+        case let .sizeMismatch(type, elements, bytes):
+            "\(elements) elements do not fill \(bytes) bytes of \(type.name)"
+        }
+    }
+}
