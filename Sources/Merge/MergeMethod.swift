@@ -136,12 +136,22 @@ public protocol MergeMethod: Sendable {
 public enum MergeError: Error, Equatable, CustomStringConvertible {
     /// A method cannot run on the inputs it was given (wrong input count, missing base, …).
     case invalidInputs(method: String, tensor: String, reason: String)
+    /// A file could not be read or written (the message names it).
+    case file(String)
+    /// A tensor's type cannot be decoded or encoded by this version.
+    case unsupportedType(file: String, tensor: String, type: String)
+    /// A LoRA adapter is malformed or does not fit its base.
+    case adapter(path: String, reason: String)
+    /// Inputs that cannot be merged together (architecture, names, shapes, vocabulary).
+    case incompatible(String)
     case other(String)
 
     public var description: String {
         switch self {
         case let .invalidInputs(method, tensor, reason): "\(method): tensor \(tensor): \(reason)"
-        case let .other(message): message
+        case let .file(message), let .incompatible(message), let .other(message): message
+        case let .unsupportedType(file, tensor, type): "\(file): tensor \(tensor): type \(type) is not supported"
+        case let .adapter(path, reason): "\(path): \(reason)"
         }
     }
 }

@@ -1,0 +1,175 @@
+import Foundation
+import GGUF
+import Quant
+
+/// What the engine reports after each tensor.
+public struct TensorReport: Sendable {
+    public var index: Int
+    public var name: String
+    public var outputType: GGMLType
+    /// Raw bytes of one input were copied: nothing was requantized.
+    public var copied: Bool
+    /// ‖requantized − merged‖ / ‖merged‖: the error the output type added (0 for F32 and copies).
+    public var requantizationError: Double
+    public var bytes: Int
+}
+
+/// Executes a `MergePlan` tensor by tensor: read the inputs from the mapping, dequantize to float,
+/// merge, requantize, append to the output. Memory holds one tensor's inputs and output in float at a
+/// time, never the model.
+public struct MergeEngine: Sendable {
+    public var threads: Int
+    public var seed: UInt64
+
+    /// Rows per parallel chunk for the codecs: chunk boundaries are fixed, so output bytes never
+    /// depend on the thread count.
+    static let rowsPerChunk = 64
+
+    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, seed: UInt64 = 0) {
+        self.threads = max(1, threads)
+        self.seed = seed
+    }
+
+    /// Runs `plan`, writing `path` atomically (no file is left behind on failure). `progress` is called
+    /// after each tensor, in order.
+    public func run(_ plan: MergePlan, to path: String, split: SplitPolicy? = nil,
+                    progress: (TensorReport) -> Void = { _ in }) throws(MergeError) {
+        let writer: GGUFWriter
+        do {
+            writer = try GGUFWriter(path: path, metadata: plan.metadata, tensors: plan.jobs.map(\.descriptor),
+                                    split: split, protecting: plan.inputs.flatMap(\.paths))
+        } catch { throw .file(error.description) }
+        for (index, job) in plan.jobs.enumerated() {
+            let report = try execute(job, index: index, plan: plan) { (bytes) throws(MergeError) in
+                do { try writer.append(bytes) } catch { throw .file(error.description) }
+            }
+            progress(report)
+        }
+        do { try writer.finish() } catch { throw .file(error.description) }
+    }
+
+    /// Produces one output tensor and hands its bytes to `write`.
+    func execute(_ job: TensorJob, index: Int, plan: MergePlan,
+                 write: (UnsafeRawBufferPointer) throws(MergeError) -> Void) throws(MergeError) -> TensorReport {
+        var report = TensorReport(index: index, name: job.name, outputType: job.outputType, copied: false,
+                                  requantizationError: 0, bytes: job.byteCount)
+        if let raw = rawCopySource(job, plan: plan) {
+            try write(plan.inputs[raw.input].model.bytes(of: raw.tensor))
+            report.copied = true
+            return report
+        }
+        let count = job.elementCount
+        let sources = job.sources
+        let inputs = (0 ..< sources.count).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: count) }
+        let output = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+        defer {
+            inputs.forEach { $0.deallocate() }
+            output.deallocate()
+        }
+        for (source, buffer) in zip(sources, inputs) {
+            try load(source, of: job, plan: plan, into: buffer)
+        }
+        switch job.operation {
+        case .copy:
+            _ = output.update(fromContentsOf: inputs[0])
+        case let .merge(_, baseIndex, parameters, modelParameters):
+            let input = MergeInput(name: job.name, shape: job.shape, tensors: inputs, modelParameters: modelParameters,
+                                   parameters: parameters, baseIndex: baseIndex, seed: Self.seed(seed, tensor: job.name))
+            try plan.method.merge(input, into: output)
+        }
+        report.requantizationError = try encode(UnsafeBufferPointer(output), job: job, write: write)
+        return report
+    }
+
+    /// The source whose bytes are the output, when no arithmetic is needed: a copy job in the same type,
+    /// or a merge whose inputs are all byte-identical and of the output type.
+    func rawCopySource(_ job: TensorJob, plan: MergePlan) -> TensorSource? {
+        let sources = job.sources
+        guard let first = sources.first, sources.allSatisfy({ $0.tensor.type == job.outputType }),
+              sources.allSatisfy({ plan.inputs[$0.input].adapter?.pairs[$0.tensor.name] == nil }) else { return nil }
+        if case .copy = job.operation { return first }
+        let bytes = plan.inputs[first.input].model.bytes(of: first.tensor)
+        for source in sources.dropFirst() {
+            let other = plan.inputs[source.input].model.bytes(of: source.tensor)
+            guard other.count == bytes.count, memcmp(other.baseAddress!, bytes.baseAddress!, bytes.count) == 0 else { return nil }
+        }
+        return first
+    }
+
+    /// Dequantizes a source tensor into `buffer`, with its input's LoRA delta applied.
+    func load(_ source: TensorSource, of job: TensorJob, plan: MergePlan,
+              into buffer: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
+        let input = plan.inputs[source.input]
+        let tensor = source.tensor
+        let bytes = input.model.bytes(of: tensor)
+        let rowLength = tensor.shape[0]
+        guard let rowBytes = tensor.type.byteCount(elements: rowLength), Codecs.canDequantize(tensor.type) else {
+            throw .unsupportedType(file: input.label, tensor: tensor.name, type: tensor.type.name)
+        }
+        let failure = Mutex<QuantError?>(nil)
+        parallelChunks(count: tensor.rowCount, chunk: Self.rowsPerChunk, threads: threads) { rows in
+            let src = UnsafeRawBufferPointer(rebasing: bytes[rows.lowerBound * rowBytes ..< rows.upperBound * rowBytes])
+            let dst = UnsafeMutableBufferPointer(rebasing: buffer[rows.lowerBound * rowLength ..< rows.upperBound * rowLength])
+            do { try Codecs.dequantize(tensor.type, src, into: dst) } catch { failure.withLock { $0 = error } }
+        }
+        if let error = failure.withLock({ $0 }) { throw .file("\(input.label): \(tensor.name): \(error)") }
+        try input.adapter?.addDelta(to: buffer, tensor: tensor.name)
+    }
+
+    /// Encodes the merged floats in the output type, writes them, and returns the relative error the
+    /// encoding added.
+    func encode(_ merged: UnsafeBufferPointer<Float>, job: TensorJob,
+                write: (UnsafeRawBufferPointer) throws(MergeError) -> Void) throws(MergeError) -> Double {
+        if job.outputType == .f32 {
+            try write(UnsafeRawBufferPointer(merged))
+            return 0
+        }
+        let rowLength = job.shape[0]
+        let rows = job.elementCount / max(rowLength, 1)
+        guard let rowBytes = job.outputType.byteCount(elements: rowLength), Codecs.canQuantize(job.outputType) else {
+            throw .unsupportedType(file: "output", tensor: job.name, type: job.outputType.name)
+        }
+        let encoded = UnsafeMutableRawBufferPointer.allocate(byteCount: rows * rowBytes, alignment: 16)
+        defer { encoded.deallocate() }
+        // Per chunk: encode, decode back, and sum the squared error and the squared signal.
+        let chunkCount = (rows + Self.rowsPerChunk - 1) / Self.rowsPerChunk
+        let sums = UnsafeMutableBufferPointer<(Double, Double)>.allocate(capacity: max(chunkCount, 1))
+        defer { sums.deallocate() }
+        let failure = Mutex<QuantError?>(nil)
+        parallelChunks(count: rows, chunk: Self.rowsPerChunk, threads: threads) { range in
+            let src = UnsafeBufferPointer(rebasing: merged[range.lowerBound * rowLength ..< range.upperBound * rowLength])
+            let dst = UnsafeMutableRawBufferPointer(rebasing: encoded[range.lowerBound * rowBytes ..< range.upperBound * rowBytes])
+            let back = UnsafeMutableBufferPointer<Float>.allocate(capacity: src.count)
+            defer { back.deallocate() }
+            do {
+                try Codecs.quantize(job.outputType, src, into: dst)
+                try Codecs.dequantize(job.outputType, UnsafeRawBufferPointer(dst), into: back)
+            } catch {
+                failure.withLock { $0 = error }
+                return
+            }
+            var error = 0.0, signal = 0.0
+            for i in 0 ..< src.count {
+                let d = Double(back[i] - src[i])
+                error += d * d
+                signal += Double(src[i]) * Double(src[i])
+            }
+            sums[range.lowerBound / Self.rowsPerChunk] = (error, signal)
+        }
+        if let error = failure.withLock({ $0 }) { throw .file("output tensor \(job.name): \(error)") }
+        try write(UnsafeRawBufferPointer(encoded))
+        let (error, signal) = sums.prefix(chunkCount).reduce((0.0, 0.0)) { ($0.0 + $1.0, $0.1 + $1.1) }
+        return signal > 0 ? (error / signal).squareRoot() : (error > 0 ? .infinity : 0)
+    }
+
+    /// A per-tensor seed: the same seed and tensor name give the same stream on every run and thread
+    /// count (FNV-1a of the name, mixed with the seed by SplitMix64's finalizer).
+    static func seed(_ seed: UInt64, tensor name: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        var z = seed &+ hash &+ 0x9e37_79b9_7f4a_7c15
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,83 @@
+import GGUF
+
+/// One input of a merge: a GGUF model (one file or split shards), optionally with a LoRA adapter
+/// applied on the fly (`base.gguf+adapter.gguf` in a config).
+public final class InputModel: @unchecked Sendable {
+    /// How the config names it (`a.gguf`, `base.gguf+adapter.gguf`).
+    public let label: String
+    public let model: GGUFModel
+    public let adapter: LoRAAdapter?
+
+    public init(label: String, model: GGUFModel, adapter: LoRAAdapter? = nil) {
+        self.label = label
+        self.model = model
+        self.adapter = adapter
+    }
+
+    /// The files this input reads, which an output must never overwrite.
+    public var paths: [String] { model.files.map(\.path) + (adapter.map { [$0.path] } ?? []) }
+}
+
+/// Where an output tensor's data comes from: tensor `tensor` of input `input`.
+public struct TensorSource: Sendable, Equatable {
+    public var input: Int
+    public var tensor: TensorInfo
+
+    public init(input: Int, tensor: TensorInfo) {
+        self.input = input
+        self.tensor = tensor
+    }
+}
+
+/// What to do for one output tensor.
+public struct TensorJob: Sendable {
+    public enum Operation: Sendable {
+        /// The output is exactly this source: raw bytes when the types match, else re-encoded.
+        case copy(TensorSource)
+        /// The method runs on the sources (mergekit's input order, base at `baseIndex`).
+        case merge(sources: [TensorSource], baseIndex: Int?, parameters: Parameters, modelParameters: [Parameters])
+    }
+
+    public var name: String
+    public var shape: [Int]
+    public var outputType: GGMLType
+    public var operation: Operation
+
+    public init(name: String, shape: [Int], outputType: GGMLType, operation: Operation) {
+        self.name = name
+        self.shape = shape
+        self.outputType = outputType
+        self.operation = operation
+    }
+
+    public var elementCount: Int { shape.reduce(1, *) }
+    public var byteCount: Int { outputType.byteCount(elements: elementCount) ?? 0 }
+    public var descriptor: TensorDescriptor { TensorDescriptor(name: name, shape: shape, type: outputType) }
+
+    public var sources: [TensorSource] {
+        switch operation {
+        case let .copy(source): [source]
+        case let .merge(sources, _, _, _): sources
+        }
+    }
+}
+
+/// Everything a merge will do, decided and validated before a byte is written: `--dry-run` prints
+/// it, the engine executes it.
+public struct MergePlan: Sendable {
+    public var method: any MergeMethod
+    public var inputs: [InputModel]
+    public var jobs: [TensorJob]
+    /// The output's metadata (provenance and file type already set).
+    public var metadata: Metadata
+
+    public init(method: any MergeMethod, inputs: [InputModel], jobs: [TensorJob], metadata: Metadata) {
+        self.method = method
+        self.inputs = inputs
+        self.jobs = jobs
+        self.metadata = metadata
+    }
+
+    /// Bytes of tensor data the output will hold (before alignment padding).
+    public var outputTensorBytes: Int { jobs.reduce(0) { $0 + $1.byteCount } }
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Interop checks against llama.cpp's own Python package `gguf` (an independent reader and dequantizer).
+
+For GGUF files from llama.cpp (the fixtures, and ../shared/reference when it is beside the clone) and
+for files ggufmerge writes (quantize and merge outputs):
+  * `ggufmerge inspect --json` agrees with gguf.GGUFReader on keys, values, tensor names, types,
+    shapes and offsets;
+  * our dequantization (`ggufmerge quantize IN OUT F32 --allow-requantize`) equals
+    gguf.quants.dequantize bit for bit, for every tensor;
+  * `ggufmerge quantize` of llama.cpp's F32 model equals llama-quantize's files byte for byte
+    (tensor data and types), where the reference files are available;
+  * merged files open in gguf.GGUFReader, keep the base's tensor types, and dequantize.
+Prints 'N passed, N failed' and exits non-zero on any failure.
+Usage: check.py PATH_TO_GGUFMERGE
+"""
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import gguf
+from gguf import GGUFReader, GGUFValueType
+from gguf.quants import dequantize
+
+TOOL = sys.argv[1]
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT.parent / "shared" / "reference"
+OUT = Path(tempfile.mkdtemp(prefix="ggufmerge-interop-"))
+passed, failed = 0, 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {name}: {detail}")
+
+
+def run(*args):
+    result = subprocess.run([TOOL, *map(str, args)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"ggufmerge {' '.join(map(str, args))}: {result.stderr.strip()}")
+    return result.stdout
+
+
+def field_value(field):
+    vtype = field.types[0]
+    if vtype == GGUFValueType.ARRAY:
+        return [x.item() if hasattr(x, "item") else x for x in field.contents()]
+    value = field.contents()
+    return value.item() if hasattr(value, "item") else value
+
+
+def same(a, b):
+    if isinstance(a, float) or isinstance(b, float):
+        return (a != a and b != b) or float(np.float32(a)) == float(np.float32(b)) or a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def check_inspect(path):
+    ours = json.loads(run("inspect", "--json", path))
+    reader = GGUFReader(path)
+    theirs = {f.name: f for f in reader.fields.values() if not f.name.startswith("GGUF.")}
+    name = Path(path).name
+    check(f"{name}: metadata keys", list(ours["metadata"]) == list(theirs),
+          f"{list(ours['metadata'])[:5]} vs {list(theirs)[:5]}")
+    for key, field in theirs.items():
+        if key in ours["metadata"]:
+            check(f"{name}: {key}", same(ours["metadata"][key], field_value(field)),
+                  f"{str(ours['metadata'][key])[:80]} vs {str(field_value(field))[:80]}")
+    check(f"{name}: version", ours["version"] == int(reader.fields["GGUF.version"].contents()))
+    check(f"{name}: tensor count", len(ours["tensors"]) == len(reader.tensors))
+    for mine, t in zip(ours["tensors"], reader.tensors):
+        ok = (mine["name"] == t.name and mine["type"] == t.tensor_type.name
+              and mine["shape"] == [int(d) for d in t.shape]
+              and mine["offset"] == int(t.data_offset) - int(reader.data_offset)
+              and mine["bytes"] == int(t.n_bytes))
+        check(f"{name}: tensor {t.name}", ok, f"{mine} vs {t.name} {t.tensor_type.name} {list(t.shape)} {t.data_offset}")
+
+
+def tensors_by_name(path):
+    return {t.name: t for t in GGUFReader(path).tensors}
+
+
+def check_dequantize(path):
+    """Our dequantization of every tensor equals gguf-py's, bit for bit."""
+    out = OUT / (Path(path).stem + "-dequant-f32.gguf")
+    run("quantize", path, out, "F32", "--allow-requantize", "--quiet")
+    ours = tensors_by_name(out)
+    for name, t in tensors_by_name(path).items():
+        expected = dequantize(t.data, t.tensor_type).astype(np.float32).reshape(-1)
+        mine = np.asarray(ours[name].data).reshape(-1)
+        check(f"{Path(path).name}: dequantize {name} ({t.tensor_type.name})",
+              mine.tobytes() == expected.tobytes(),
+              f"max diff {np.nanmax(np.abs(mine - expected)) if mine.shape == expected.shape else 'shape'}")
+
+
+def check_quantize(source, reference, ftype, *extra):
+    out = OUT / f"{Path(reference).stem}-ours.gguf"
+    run("quantize", source, out, ftype, "--quiet", *extra)
+    ours, theirs = GGUFReader(out), GGUFReader(reference)
+    check(f"quantize {ftype}: tensor order", [t.name for t in ours.tensors] == [t.name for t in theirs.tensors])
+    mine = {t.name: t for t in ours.tensors}
+    for t in theirs.tensors:
+        m = mine.get(t.name)
+        check(f"quantize {ftype}: {t.name}", m is not None and m.tensor_type == t.tensor_type
+              and np.asarray(m.data).tobytes() == np.asarray(t.data).tobytes(),
+              f"{m.tensor_type.name if m else None} vs {t.tensor_type.name}")
+    check(f"quantize {ftype}: general.file_type",
+          field_value(ours.fields["general.file_type"]) == field_value(theirs.fields["general.file_type"]))
+
+
+def check_merge_output(path, base):
+    reader = GGUFReader(path)
+    base_types = {t.name: t.tensor_type for t in GGUFReader(base).tensors}
+    for t in reader.tensors:
+        values = dequantize(t.data, t.tensor_type)
+        check(f"{Path(path).name}: {t.name} finite", bool(np.isfinite(values).all()))
+        if t.name in base_types:
+            check(f"{Path(path).name}: {t.name} type", t.tensor_type == base_types[t.name],
+                  f"{t.tensor_type.name} vs {base_types[t.name].name}")
+    check_inspect(path)
+    check_dequantize(path)
+
+
+def main():
+    fixtures = sorted(ROOT.glob("Fixtures/**/*.gguf"))
+    for path in fixtures:
+        check_inspect(path)
+    reference = sorted(REFERENCE.rglob("*.gguf")) if REFERENCE.is_dir() else []
+    if reference:
+        print(f"reference files: {len(reference)} in {REFERENCE}")
+        for path in reference:
+            check_inspect(path)
+            check_dequantize(path)
+        f32 = REFERENCE / "tiny-f32.gguf"
+        for path in sorted(REFERENCE.glob("tiny-*.gguf")):
+            ftype = path.stem.removeprefix("tiny-")
+            if ftype.startswith("pure-"):
+                check_quantize(f32, path, ftype.removeprefix("pure-"), "--pure")
+            elif ftype == "Q8_0-requant-Q4_K_M":
+                check_quantize(REFERENCE / "tiny-Q8_0.gguf", path, "Q4_K_M", "--allow-requantize")
+            elif ftype not in ("f32", "IQ4_NL", "IQ4_XS", "TQ1_0", "TQ2_0"):
+                check_quantize(f32, path, ftype)
+    else:
+        print("../shared/reference not beside this clone: checking the fixtures only")
+    for path in fixtures:
+        check_dequantize(path)
+    # Merged files written by ggufmerge, from quantized inputs, read by llama.cpp's reader.
+    merge = ROOT / "Fixtures" / "merge"
+    q_base, q_a = OUT / "base-Q4_K_M.gguf", OUT / "a-Q8_0.gguf"
+    run("quantize", merge / "base.gguf", q_base, "Q4_K_M", "--quiet")
+    run("quantize", merge / "a.gguf", q_a, "Q8_0", "--quiet")
+    for method, params in (("ties", ["--param", "density=0.5"]), ("linear", []), ("slerp", ["--param", "t=0.3"])):
+        out = OUT / f"merged-{method}.gguf"
+        run("merge", "--method", method, *params, "--base", q_base, q_base, q_a, "-o", out, "--quiet")
+        check_merge_output(out, q_base)
+    print(f"interop: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
