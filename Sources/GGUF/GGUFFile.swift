@@ -1,0 +1,74 @@
+/// One GGUF file, memory-mapped read-only and validated as llama.cpp's loader would.
+///
+/// Opening parses and checks the header, the metadata and every tensor info, and checks that the
+/// tensor data lies where llama.cpp expects it (in info order, each at the previous one's end
+/// padded to `alignment`) and inside the file. Tensor data is not read: `bytes(of:)` returns a
+/// zero-copy view into the mapping, valid for as long as this object lives.
+public final class GGUFFile: @unchecked Sendable {
+    // Sendable: every stored property is immutable after init, the mapping is read-only.
+
+    /// The path the file was opened with.
+    public let path: String
+    /// The GGUF version (2 or 3).
+    public let version: UInt32
+    /// Alignment of the data section and of each tensor's data (`general.alignment`, default 32).
+    public let alignment: Int
+    /// The key/value pairs, in file order.
+    public let metadata: Metadata
+    /// The tensor infos, in file order.
+    public let tensors: [TensorInfo]
+    /// Absolute offset of the data section: the end of the tensor infos, rounded up to `alignment`.
+    public let dataOffset: Int
+    /// The file's size in bytes.
+    public let fileSize: Int
+
+    private let base: UnsafeRawPointer?
+    private let tensorIndex: [String: Int]
+
+    /// Opens, maps and validates the GGUF file at `path`.
+    /// - Throws: a `GGUFError` naming the file, the byte offset and what is wrong; never traps on
+    ///   malformed input.
+    public init(path: String) throws(GGUFError) {
+        let (base, size) = try MemoryMapping.map(path: path)
+        let header: GGUFHeader
+        do throws(GGUFError) {
+            header = try GGUFHeader(parsing: UnsafeRawBufferPointer(start: base, count: size), path: path)
+        } catch {
+            if let base { MemoryMapping.unmap(base, size: size) }
+            throw error
+        }
+        self.path = path
+        self.base = base
+        self.fileSize = size
+        self.version = header.version
+        self.alignment = header.alignment
+        self.metadata = header.metadata
+        self.tensors = header.tensors
+        self.dataOffset = header.dataOffset
+        self.tensorIndex = header.tensorIndex
+    }
+
+    deinit {
+        if let base { MemoryMapping.unmap(base, size: fileSize) }
+    }
+
+    /// The tensor named `name`, or nil.
+    public func tensor(named name: String) -> TensorInfo? {
+        tensorIndex[name].map { tensors[$0] }
+    }
+
+    /// The data of `tensor` (one of this file's `tensors`), without copying. Valid while `self` lives.
+    public func bytes(of tensor: TensorInfo) -> UnsafeRawBufferPointer {
+        let start = dataOffset + tensor.offset
+        let count = tensor.byteCount
+        precondition(tensor.offset >= 0 && start <= fileSize && count <= fileSize - start,
+                     "tensor '\(tensor.name)' is not one of \(path)'s tensors")
+        guard let base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: base + start, count: count)
+    }
+
+    /// The whole file, without copying. Valid while `self` lives.
+    public var fileBytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base, count: fileSize)
+    }
+}

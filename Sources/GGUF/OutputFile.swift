@@ -1,0 +1,87 @@
+#if canImport(Darwin)
+import Darwin
+#elseif canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A file being written through a fixed buffer with raw `write(2)`; written under a temporary name
+/// next to its destination and renamed into place by `commit()`.
+struct OutputFile {
+    /// The final path.
+    let path: String
+    /// The temporary path: `.<name>.tmp-<pid>` in the same directory.
+    let temporaryPath: String
+    private(set) var descriptor: Int32
+    /// Bytes handed to `write` so far (buffered or not).
+    private(set) var position = 0
+
+    static func temporaryPath(for path: String) -> String {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[...$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        return "\(directory).\(name).tmp-\(getpid())"
+    }
+
+    /// Creates (or truncates) the temporary file.
+    init(path: String) throws(GGUFError) {
+        self.path = path
+        self.temporaryPath = Self.temporaryPath(for: path)
+        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        if descriptor < 0 {
+            throw .cannotCreate(path: path, reason: "\(temporaryPath): \(MemoryMapping.errorText())")
+        }
+    }
+
+    /// Writes all of `bytes` (retrying partial writes and EINTR).
+    mutating func writeAll(_ bytes: UnsafeRawBufferPointer) throws(GGUFError) {
+        guard var p = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let n = write(descriptor, p, min(left, 1 << 30))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .writeFailed(path: path, reason: MemoryMapping.errorText())
+            }
+            if n == 0 { throw .writeFailed(path: path, reason: "write returned 0") }
+            p += n
+            left -= n
+            position += n
+        }
+    }
+
+    /// Flushes to disk and closes the descriptor.
+    mutating func syncAndClose() throws(GGUFError) {
+        if fsync(descriptor) != 0 {
+            let reason = "fsync: " + MemoryMapping.errorText()
+            close(descriptor); descriptor = -1
+            throw .writeFailed(path: path, reason: reason)
+        }
+        if close(descriptor) != 0 {
+            descriptor = -1
+            throw .writeFailed(path: path, reason: "close: " + MemoryMapping.errorText())
+        }
+        descriptor = -1
+    }
+
+    /// Renames the temporary file onto the final path.
+    func commit() throws(GGUFError) {
+        if rename(temporaryPath, path) != 0 {
+            throw .writeFailed(path: path, reason: "rename: " + MemoryMapping.errorText())
+        }
+    }
+
+    /// Closes (if open) and deletes the temporary file.
+    mutating func discard() {
+        if descriptor >= 0 { close(descriptor); descriptor = -1 }
+        unlink(temporaryPath)
+    }
+
+    /// Flushes the directory holding `path` so a rename survives a crash (best effort).
+    static func syncDirectory(of path: String) {
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { _ = fsync(fd); close(fd) }
+    }
+}
