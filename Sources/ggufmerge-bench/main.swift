@@ -1,1 +1,222 @@
-print("bench")
+import Foundation
+import GGUF
+import Quant
+
+/// ggufmerge-bench: makes synthetic llama-shaped models in a temporary folder and times, in one run,
+/// merges and quantization against baselines measured in the same run: the I/O floor (reading the
+/// inputs once and writing an output of the same size) and, when it is on PATH, llama-quantize.
+let help = """
+    USAGE: swift run -c release ggufmerge-bench [--shape 1b|7b|tiny] [--threads N] [--dir DIR] [--keep]
+
+    Builds synthetic models (F16 and, by our quantizer, Q8_0 and Q4_K_M) of a llama shape
+    (1b: hidden 2048, 16 layers, ffn 5632, vocab 32000; 7b: hidden 4096, 32 layers, ffn 11008) in a
+    temporary folder, then runs the `ggufmerge` CLI of the same build as a child process for each task,
+    printing its wall time, its peak RSS, and the ratio to the baseline of the same run.
+
+    llama-quantize: put it on PATH to time it on the same F16 file. To build it (2.5 minutes here):
+      pip download --no-deps --no-binary llama-cpp-python llama-cpp-python==0.3.36 && tar xzf llama_cpp_python-0.3.36.tar.gz
+      cmake -S llama_cpp_python-0.3.36/vendor/llama.cpp -B build -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF -DCMAKE_BUILD_TYPE=Release
+      cmake --build build --target llama-quantize -j 2 && export PATH=$PWD/build/bin:$PATH
+
+    """
+
+struct Shape {
+    var hidden: Int, layers: Int, ffn: Int, vocab: Int, heads: Int, kvHeads: Int
+
+    static let shapes: [String: Shape] = [
+        "tiny": Shape(hidden: 256, layers: 2, ffn: 512, vocab: 1024, heads: 4, kvHeads: 2),
+        "1b": Shape(hidden: 2048, layers: 16, ffn: 5632, vocab: 32000, heads: 32, kvHeads: 4),
+        "7b": Shape(hidden: 4096, layers: 32, ffn: 11008, vocab: 32000, heads: 32, kvHeads: 32),
+    ]
+
+    /// Tensors in llama.cpp's order: name and ggml shape.
+    var tensors: [(String, [Int])] {
+        let kv = hidden / heads * kvHeads
+        var list: [(String, [Int])] = [("token_embd.weight", [hidden, vocab]), ("output_norm.weight", [hidden]),
+                                       ("output.weight", [hidden, vocab])]
+        for i in 0 ..< layers {
+            list += [("blk.\(i).attn_norm.weight", [hidden]), ("blk.\(i).attn_q.weight", [hidden, hidden]),
+                     ("blk.\(i).attn_k.weight", [hidden, kv]), ("blk.\(i).attn_v.weight", [hidden, kv]),
+                     ("blk.\(i).attn_output.weight", [hidden, hidden]), ("blk.\(i).ffn_norm.weight", [hidden]),
+                     ("blk.\(i).ffn_gate.weight", [hidden, ffn]), ("blk.\(i).ffn_up.weight", [hidden, ffn]),
+                     ("blk.\(i).ffn_down.weight", [ffn, hidden])]
+        }
+        return list
+    }
+
+    func metadata(name: String) -> Metadata {
+        var m = Metadata()
+        m.set("general.architecture", .string("llama"))
+        m.set("general.name", .string(name))
+        m.set("llama.block_count", .uint32(UInt32(layers)))
+        m.set("llama.context_length", .uint32(2048))
+        m.set("llama.embedding_length", .uint32(UInt32(hidden)))
+        m.set("llama.feed_forward_length", .uint32(UInt32(ffn)))
+        m.set("llama.attention.head_count", .uint32(UInt32(heads)))
+        m.set("llama.attention.head_count_kv", .uint32(UInt32(kvHeads)))
+        m.set("llama.rope.freq_base", .float32(10000))
+        m.set("llama.attention.layer_norm_rms_epsilon", .float32(1e-5))
+        m.set("general.file_type", .uint32(1))
+        m.set("llama.vocab_size", .uint32(UInt32(vocab)))
+        return m
+    }
+}
+
+/// Writes an F16 model with deterministic pseudo-random weights (about N(0, 0.02²); norms near 1).
+func makeModel(_ shape: Shape, path: String, seed: UInt64) throws {
+    let tensors = shape.tensors.map { name, dims in
+        TensorDescriptor(name: name, shape: dims, type: dims.count == 1 ? .f32 : .f16)
+    }
+    let writer = try GGUFWriter(path: path, metadata: shape.metadata(name: "synthetic-\(seed)"), tensors: tensors)
+    var state = seed &* 0x9e37_79b9_7f4a_7c15 | 1
+    for tensor in tensors {
+        let count = tensor.shape.reduce(1, *)
+        var floats = [Float](repeating: 0, count: count)
+        for i in 0 ..< count {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            // Sum of four uniforms: close enough to a normal for weights.
+            let u = Float(state & 0xffff) + Float((state >> 16) & 0xffff) + Float((state >> 32) & 0xffff) + Float(state >> 48)
+            let centered = (u / 65536 - 2) * 0.035
+            floats[i] = tensor.shape.count == 1 ? 1 + centered : centered
+        }
+        if tensor.type == .f32 {
+            try floats.withUnsafeBytes { try writer.append($0) }
+        } else {
+            var bytes = [UInt8](repeating: 0, count: count * 2)
+            try floats.withUnsafeBufferPointer { src in
+                try bytes.withUnsafeMutableBytes { dst in try Codecs.quantize(.f16, src, into: dst) }
+            }
+            try bytes.withUnsafeBytes { try writer.append($0) }
+        }
+    }
+    try writer.finish()
+}
+
+struct Measurement {
+    var seconds: Double
+    var peakRSS: Int  // bytes
+}
+
+/// Runs a command as a child process and measures its wall time and peak RSS (wait4's rusage).
+func measure(_ arguments: [String]) throws -> Measurement {
+    var pid: pid_t = 0
+    let argv = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    let start = Date()
+    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    guard posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ) == 0 else {
+        throw BenchError("cannot run \(arguments[0])")
+    }
+    var status: Int32 = 0
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
+    let seconds = Date().timeIntervalSince(start)
+    guard status == 0 else { throw BenchError("\(arguments.joined(separator: " ")) failed with status \(status)") }
+    return Measurement(seconds: seconds, peakRSS: usage.ru_maxrss * 1024)
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The I/O floor for a task: read every input file once and write `outputBytes`, measured in-process.
+func ioFloor(inputs: [String], outputBytes: Int, dir: String) throws -> Double {
+    let start = Date()
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
+    defer { buffer.deallocate() }
+    var checksum: UInt8 = 0
+    for input in inputs {
+        let fd = open(input, O_RDONLY)
+        guard fd >= 0 else { throw BenchError("cannot open \(input)") }
+        while true {
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n <= 0 { break }
+            checksum &+= buffer[n - 1]
+        }
+        close(fd)
+    }
+    let out = dir + "/floor.bin"
+    let fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    var left = outputBytes
+    while left > 0 {
+        let n = write(fd, buffer.baseAddress, min(left, buffer.count))
+        guard n > 0 else { break }
+        left -= n
+    }
+    fsync(fd)
+    close(fd)
+    unlink(out)
+    _ = checksum
+    return Date().timeIntervalSince(start)
+}
+
+func fileSize(_ path: String) -> Int {
+    ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0
+}
+
+func format(_ m: Measurement) -> String {
+    String(format: "%7.2f s  peak RSS %6.0f MiB", m.seconds, Double(m.peakRSS) / 1_048_576)
+}
+
+// MARK: - Run
+
+let args = Array(CommandLine.arguments.dropFirst())
+if args.contains("--help") || args.contains("-h") { print(help, terminator: ""); exit(0) }
+func option(_ name: String) -> String? {
+    guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
+    return args[i + 1]
+}
+let shapeName = option("--shape") ?? "1b"
+guard let shape = Shape.shapes[shapeName] else { print("unknown shape \(shapeName)"); exit(2) }
+let threads = option("--threads") ?? String(ProcessInfo.processInfo.activeProcessorCount)
+let dir = option("--dir") ?? NSTemporaryDirectory() + "ggufmerge-bench-\(getpid())"
+try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ggufmerge").path
+guard FileManager.default.isExecutableFile(atPath: tool) else { print("build the ggufmerge product first: \(tool) is missing"); exit(1) }
+defer { if !args.contains("--keep") { try? FileManager.default.removeItem(atPath: dir) } }
+
+print("shape \(shapeName): hidden \(shape.hidden), \(shape.layers) layers, ffn \(shape.ffn), vocab \(shape.vocab); threads \(threads); in \(dir)")
+let f16a = dir + "/a-F16.gguf", f16b = dir + "/b-F16.gguf"
+let t0 = Date()
+try makeModel(shape, path: f16a, seed: 1)
+try makeModel(shape, path: f16b, seed: 2)
+print("made two F16 models (\(byteText(fileSize(f16a))) each) in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
+
+// Quantize F16 → Q4_K_M: ours, and llama-quantize when on PATH.
+let q4a = dir + "/a-Q4_K_M.gguf", q4b = dir + "/b-Q4_K_M.gguf", q8a = dir + "/a-Q8_0.gguf", q8b = dir + "/b-Q8_0.gguf"
+let ours = try measure([tool, "quantize", f16a, q4a, "Q4_K_M", "--threads", threads, "--quiet"])
+print("quantize F16→Q4_K_M    ggufmerge       \(format(ours))")
+if let llama = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map({ "\($0)/llama-quantize" })
+    .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
+    let theirs = try measure([llama, f16a, dir + "/llama-Q4_K_M.gguf", "Q4_K_M", threads])
+    print("quantize F16→Q4_K_M    llama-quantize  \(format(theirs))")
+    print(String(format: "  ratio ggufmerge / llama-quantize: %.2f×", ours.seconds / theirs.seconds))
+    let same = FileManager.default.contentsEqual(atPath: q4a, andPath: dir + "/llama-Q4_K_M.gguf")
+    print("  files byte-identical: \(same)")
+} else {
+    print("  (llama-quantize not on PATH: see --help to build it)")
+}
+_ = try measure([tool, "quantize", f16b, q4b, "Q4_K_M", "--threads", threads, "--quiet"])
+_ = try measure([tool, "quantize", f16a, q8a, "Q8_0", "--threads", threads, "--quiet"])
+_ = try measure([tool, "quantize", f16b, q8b, "Q8_0", "--threads", threads, "--quiet"])
+
+let tasks: [(String, [String], String)] = [
+    ("linear F16→F16", ["--method", "linear", "--param", "weight=0.5", f16a, f16b], f16a),
+    ("slerp Q8_0→Q8_0", ["--method", "slerp", "--param", "t=0.5", "--base", q8a, q8a, q8b], q8a),
+    ("ties Q4_K_M→Q4_K_M", ["--method", "ties", "--param", "density=0.5", "--param", "weight=0.5", "--base", q4a, q4a, q4b], q4a),
+]
+for (label, arguments, like) in tasks {
+    let out = dir + "/merged.gguf"
+    let inputs = Array(Set(arguments.filter { $0.hasSuffix(".gguf") }))
+    _ = try ioFloor(inputs: inputs, outputBytes: fileSize(like), dir: dir)  // warm the page cache
+    let floor = try ioFloor(inputs: inputs, outputBytes: fileSize(like), dir: dir)
+    let m = try measure([tool, "merge"] + arguments + ["-o", out, "--threads", threads, "--quiet", "--force"])
+    print("merge \(label.padding(toLength: 20, withPad: " ", startingAt: 0)) \(format(m))  I/O floor \(String(format: "%.2f s", floor))  ratio \(String(format: "%.2f×", m.seconds / floor))")
+    try? FileManager.default.removeItem(atPath: out)
+}
+
+func byteText(_ bytes: Int) -> String { String(format: "%.2f GiB", Double(bytes) / 1_073_741_824) }

@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Quant
+import Synchronization
 
 /// What the engine reports after each tensor.
 public struct TensorReport: Sendable {
@@ -41,7 +42,7 @@ public struct MergeEngine: Sendable {
         } catch { throw .file(error.description) }
         for (index, job) in plan.jobs.enumerated() {
             let report = try execute(job, index: index, plan: plan) { (bytes) throws(MergeError) in
-                do { try writer.append(bytes) } catch { throw .file(error.description) }
+                do { try writer.append(bytes) } catch { throw .file(String(describing: error)) }
             }
             progress(report)
         }
@@ -106,11 +107,11 @@ public struct MergeEngine: Sendable {
         guard let rowBytes = tensor.type.byteCount(elements: rowLength), Codecs.canDequantize(tensor.type) else {
             throw .unsupportedType(file: input.label, tensor: tensor.name, type: tensor.type.name)
         }
-        let failure = Mutex<QuantError?>(nil)
+        let failure = Mutex<String?>(nil)
         parallelChunks(count: tensor.rowCount, chunk: Self.rowsPerChunk, threads: threads) { rows in
             let src = UnsafeRawBufferPointer(rebasing: bytes[rows.lowerBound * rowBytes ..< rows.upperBound * rowBytes])
             let dst = UnsafeMutableBufferPointer(rebasing: buffer[rows.lowerBound * rowLength ..< rows.upperBound * rowLength])
-            do { try Codecs.dequantize(tensor.type, src, into: dst) } catch { failure.withLock { $0 = error } }
+            do { try Codecs.dequantize(tensor.type, src, into: dst) } catch { failure.withLock { $0 = "\(error)" } }
         }
         if let error = failure.withLock({ $0 }) { throw .file("\(input.label): \(tensor.name): \(error)") }
         try input.adapter?.addDelta(to: buffer, tensor: tensor.name)
@@ -135,7 +136,7 @@ public struct MergeEngine: Sendable {
         let chunkCount = (rows + Self.rowsPerChunk - 1) / Self.rowsPerChunk
         let sums = UnsafeMutableBufferPointer<(Double, Double)>.allocate(capacity: max(chunkCount, 1))
         defer { sums.deallocate() }
-        let failure = Mutex<QuantError?>(nil)
+        let failure = Mutex<String?>(nil)
         parallelChunks(count: rows, chunk: Self.rowsPerChunk, threads: threads) { range in
             let src = UnsafeBufferPointer(rebasing: merged[range.lowerBound * rowLength ..< range.upperBound * rowLength])
             let dst = UnsafeMutableRawBufferPointer(rebasing: encoded[range.lowerBound * rowBytes ..< range.upperBound * rowBytes])
@@ -145,7 +146,7 @@ public struct MergeEngine: Sendable {
                 try Codecs.quantize(job.outputType, src, into: dst)
                 try Codecs.dequantize(job.outputType, UnsafeRawBufferPointer(dst), into: back)
             } catch {
-                failure.withLock { $0 = error }
+                failure.withLock { $0 = "\(error)" }
                 return
             }
             var error = 0.0, signal = 0.0

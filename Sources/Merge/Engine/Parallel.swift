@@ -16,12 +16,21 @@ public func parallelChunks(count: Int, chunk: Int, threads: Int, _ body: (Range<
     }
     let next = Atomic<Int>(0)
     withoutActuallyEscaping(body) { body in
+        let work = UncheckedSendable(body)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while true {
                 let c = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard c < chunks else { return }
-                body(c * chunk ..< min(count, (c + 1) * chunk))
+                work.value(c * chunk ..< min(count, (c + 1) * chunk))
             }
         }
     }
+}
+
+/// Carries a value the caller knows is safe to share across the chunk workers (closures over
+/// disjoint ranges of unsafe buffers).
+@usableFromInline
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    @usableFromInline let value: Value
+    @usableFromInline init(_ value: Value) { self.value = value }
 }
