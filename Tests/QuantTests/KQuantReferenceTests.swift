@@ -1,6 +1,6 @@
 import Foundation
 import GGUF
-@testable import Quant
+import Quant
 import Testing
 
 /// The K-quant codecs against llama-quantize's own output (`tiny-pure-<TYPE>.gguf` rows) and
