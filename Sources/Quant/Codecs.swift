@@ -6,6 +6,12 @@ public enum Codecs {
     public static func decoder(for type: GGMLType) -> (any BlockCodec.Type)? {
         switch type {
         // Each codec family adds its types here.
+        // K-quants (Sources/Quant/KQuants).
+        case .q2_K: Q2_K.self
+        case .q3_K: Q3_K.self
+        case .q4_K: Q4_K.self
+        case .q5_K: Q5_K.self
+        case .q6_K: Q6_K.self
         default: nil
         }
     }
@@ -14,6 +20,12 @@ public enum Codecs {
     public static func encoder(for type: GGMLType) -> (any BlockQuantizer.Type)? {
         switch type {
         // Each codec family adds its types here.
+        // K-quants (Sources/Quant/KQuants).
+        case .q2_K: Q2_K.self
+        case .q3_K: Q3_K.self
+        case .q4_K: Q4_K.self
+        case .q5_K: Q5_K.self
+        case .q6_K: Q6_K.self
         default: nil
         }
     }

@@ -1,0 +1,143 @@
+import GGUF
+
+/// Q4_K: super-blocks of 256 weights in 8 groups of 32, `x ≈ d·sc·q − dmin·m` with 4-bit `q`,
+/// 6-bit group scale `sc` and min `m`, and F16 super-block scales `d`, `dmin` (144 bytes, 4.5 bpw).
+///
+/// Layout (`block_q4_K`): `d`, `dmin`, `scales[12]` (8 × (6-bit sc, 6-bit m), see `scaleMinK4`),
+/// `qs[128]` (byte `32·c + l` holds level `64·c + l` in its low nibble and `64·c + 32 + l` in its high).
+public enum Q4_K: BlockQuantizer {
+    public static var type: GGMLType { .q4_K }
+
+    @usableFromInline static let blockBytes = 144
+
+    /// Bit-exact with llama.cpp's `dequantize_row_q4_K`.
+    public static func dequantize(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, blocks: Int) {
+        for i in 0..<blocks {
+            let block = src + i &* blockBytes
+            let bytes = block.assumingMemoryBound(to: UInt8.self)
+            let scales = bytes + 4
+            let d = block.kLoadHalf(at: 0)
+            let dmin = block.kLoadHalf(at: 2)
+            for chunk in 0..<4 {
+                let q = bytes + (16 &+ 32 &* chunk)
+                let y = dst + (i &* kQK &+ 64 &* chunk)
+                let (sc1, m1) = scaleMinK4(2 &* chunk, scales)
+                let (sc2, m2) = scaleMinK4(2 &* chunk &+ 1, scales)
+                let d1 = d * Float(sc1), min1 = dmin * Float(m1)
+                let d2 = d * Float(sc2), min2 = dmin * Float(m2)
+                for l in 0..<32 { y[l] = d1 * Float(q[l] & 0xF) - min1 }
+                for l in 0..<32 { y[32 &+ l] = d2 * Float(q[l] &>> 4) - min2 }
+            }
+        }
+    }
+
+    /// Bit-exact with llama.cpp's `quantize_row_q4_K_ref` (what `llama-quantize` writes for Q4_K
+    /// without an importance matrix).
+    public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int) {
+        withScaleMinScratch { scratch in
+            for i in 0..<blocks {
+                let block = dst + i &* blockBytes
+                quantizeScalesAndLevels(src + i &* kQK, into: block, nmax: 15, rmin: -1, rdelta: 0.1,
+                                        nstep: 20, scratch: scratch)
+                let levels = scratch.levels
+                let q = block.assumingMemoryBound(to: UInt8.self) + 16
+                for chunk in 0..<4 {
+                    let lc = levels + 64 &* chunk
+                    let qc = q + 32 &* chunk
+                    for l in 0..<32 { qc[l] = lc[l] | (lc[32 &+ l] &<< 4) }
+                }
+            }
+        }
+    }
+}
+
+// MARK: - The scale-and-min scheme shared with Q5_K
+
+/// Per-call scratch for `Q4_K.quantizeScalesAndLevels`.
+struct ScaleMinScratch {
+    /// 256 levels of the current super-block.
+    var levels: UnsafeMutablePointer<UInt8>
+    /// 32 candidate levels for `makeQKX2Quants`.
+    var laux: UnsafeMutablePointer<UInt8>
+    /// 32 weights, then 8 group scales, then 8 group mins.
+    var floats: UnsafeMutablePointer<Float>
+}
+
+extension Q4_K {
+    /// Runs `body` with scratch for one call's worth of super-blocks (allocated on the stack once).
+    @inline(__always)
+    static func withScaleMinScratch(_ body: (ScaleMinScratch) -> Void) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 48) { floats in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: kQK + 32) { bytes in
+                body(ScaleMinScratch(levels: bytes.baseAddress!, laux: bytes.baseAddress! + kQK,
+                                     floats: floats.baseAddress!))
+            }
+        }
+    }
+
+    /// The part of `quantize_row_q4_K_ref` / `quantize_row_q5_K_ref` before the levels are packed:
+    /// fits each group of 32 with `make_qkx2_quants` (weights `rms(group) + |x|`), packs the 6-bit
+    /// group scales and mins into bytes 4..<16 of `block` and the F16 `d`, `dmin` into bytes 0..<4,
+    /// then requantizes every group against the rounded scales into `scratch.levels` (0...nmax).
+    @inline(__always)
+    static func quantizeScalesAndLevels(
+        _ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer,
+        nmax: Int, rmin: Float, rdelta: Float, nstep: Int, scratch: ScaleMinScratch
+    ) {
+        let weights = scratch.floats
+        let groupScales = weights + 32
+        let groupMins = weights + 40
+        let levels = scratch.levels
+        var maxScale: Float = 0
+        var maxMin: Float = 0
+        for j in 0..<8 {
+            let xj = x + 32 &* j
+            var sumX2: Float = 0
+            for l in 0..<32 { sumX2 += xj[l] * xj[l] }
+            let avX = (sumX2 / 32).squareRoot()
+            for l in 0..<32 { weights[l] = avX + xj[l].magnitude }
+            let (scale, min) = makeQKX2Quants(32, nmax, xj, weights: weights, levels + 32 &* j,
+                                              scratch: scratch.laux, rmin: rmin, rdelta: rdelta,
+                                              nstep: nstep, useMad: false)
+            groupScales[j] = scale
+            groupMins[j] = min
+            if scale > maxScale { maxScale = scale }
+            if min > maxMin { maxMin = min }
+        }
+
+        let scales = block.assumingMemoryBound(to: UInt8.self) + 4
+        let invScale: Float = maxScale > 0 ? 63 / maxScale : 0
+        let invMin: Float = maxMin > 0 ? 63 / maxMin : 0
+        for j in 0..<8 {
+            // C stores nearest_int's result in a uint8_t before clamping.
+            let ls = Swift.min(63, UInt8(truncatingIfNeeded: nearestInt(invScale * groupScales[j])))
+            let lm = Swift.min(63, UInt8(truncatingIfNeeded: nearestInt(invMin * groupMins[j])))
+            if j < 4 {
+                scales[j] = ls
+                scales[j &+ 4] = lm
+            } else {
+                scales[j &+ 4] = (ls & 0xF) | ((lm & 0xF) &<< 4)
+                scales[j &- 4] |= (ls &>> 4) &<< 6
+                scales[j] |= (lm &>> 4) &<< 6
+            }
+        }
+        block.kStoreHalf(kFloatToHalf(maxScale / 63), at: 0)
+        block.kStoreHalf(kFloatToHalf(maxMin / 63), at: 2)
+
+        // Requantize against the rounded scales, as the C code does.
+        let dAll = UnsafeRawPointer(block).kLoadHalf(at: 0)
+        let dminAll = UnsafeRawPointer(block).kLoadHalf(at: 2)
+        for j in 0..<8 {
+            let (sc, m) = scaleMinK4(j, scales)
+            let d = dAll * Float(sc)
+            if d == 0 { continue }
+            let dm = dminAll * Float(m)
+            let xj = x + 32 &* j
+            let lj = levels + 32 &* j
+            for l in 0..<32 {
+                let q = nearestInt((xj[l] + dm) / d)
+                lj[l] = UInt8(truncatingIfNeeded: Swift.max(0, Swift.min(nmax, q)))
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import GGUF
+
+/// Q6_K: super-blocks of 256 weights in 16 groups of 16, `x ≈ d·sc·(q − 32)` with 6-bit `q`
+/// (low 4 bits in `ql`, high 2 bits in `qh`), signed 8-bit group scales and an F16 super-block
+/// scale (210 bytes, 6.5625 bpw).
+///
+/// Layout (`block_q6_K`): `ql[128]`, `qh[64]`, `scales[16]` (`int8`), `d`. In each half `h` of 128
+/// levels, level `128·h + 32·s + l` keeps its low nibble in `ql[64·h + 32·(s & 1) + l]` (low nibble
+/// for `s < 2`, high for `s ≥ 2`) and its high bits in bits `2s ..< 2s+2` of `qh[32·h + l]`.
+public enum Q6_K: BlockQuantizer {
+    public static var type: GGMLType { .q6_K }
+
+    @usableFromInline static let blockBytes = 210
+
+    /// Bit-exact with llama.cpp's `dequantize_row_q6_K`.
+    public static func dequantize(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, blocks: Int) {
+        for i in 0..<blocks {
+            let block = src + i &* blockBytes
+            let bytes = block.assumingMemoryBound(to: UInt8.self)
+            let d = block.kLoadHalf(at: 208)
+            for half in 0..<2 {
+                let ql = bytes + 64 &* half
+                let qh = bytes + (128 &+ 32 &* half)
+                let sc = bytes + (192 &+ 8 &* half)
+                let y = dst + (i &* kQK &+ 128 &* half)
+                for g in 0..<2 {
+                    // d·sc is rounded first, as in C's left-to-right `d * sc[is] * q`.
+                    let ds0 = d * Float(Int8(bitPattern: sc[g]))
+                    let ds1 = d * Float(Int8(bitPattern: sc[g &+ 2]))
+                    let ds2 = d * Float(Int8(bitPattern: sc[g &+ 4]))
+                    let ds3 = d * Float(Int8(bitPattern: sc[g &+ 6]))
+                    for k in 0..<16 {
+                        let l = 16 &* g &+ k
+                        let h = qh[l]
+                        let q1 = Int32((ql[l] & 0xF) | ((h & 3) &<< 4)) &- 32
+                        let q2 = Int32((ql[l &+ 32] & 0xF) | (((h &>> 2) & 3) &<< 4)) &- 32
+                        let q3 = Int32((ql[l] &>> 4) | (((h &>> 4) & 3) &<< 4)) &- 32
+                        let q4 = Int32((ql[l &+ 32] &>> 4) | (((h &>> 6) & 3) &<< 4)) &- 32
+                        y[l] = ds0 * Float(q1)
+                        y[l &+ 32] = ds1 * Float(q2)
+                        y[l &+ 64] = ds2 * Float(q3)
+                        y[l &+ 96] = ds3 * Float(q4)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bit-exact with llama.cpp's `quantize_row_q6_K_ref` (what `llama-quantize` writes for Q6_K
+    /// without an importance matrix).
+    public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { floats in
+            withUnsafeTemporaryAllocation(of: Int8.self, capacity: kQK) { bytes in
+                let groupScales = floats.baseAddress!
+                let levels = bytes.baseAddress!
+                for i in 0..<blocks {
+                    quantizeBlock(src + i &* kQK, into: dst + i &* blockBytes,
+                                  groupScales: groupScales, levels: levels)
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func quantizeBlock(
+        _ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer,
+        groupScales: UnsafeMutablePointer<Float>, levels: UnsafeMutablePointer<Int8>
+    ) {
+        var maxScale: Float = 0
+        var maxAbsScale: Float = 0
+        for j in 0..<16 {
+            let scale = makeQXQuants(16, 32, x + 16 &* j, levels + 16 &* j, rmseType: 1)
+            groupScales[j] = scale
+            if scale.magnitude > maxAbsScale {
+                maxAbsScale = scale.magnitude
+                maxScale = scale
+            }
+        }
+
+        let bytes = block.assumingMemoryBound(to: UInt8.self)
+        if maxAbsScale < kGroupMaxEps {
+            for b in 0..<blockBytes { bytes[b] = 0 }
+            block.kStoreHalf(kFloatToHalf(0), at: 208)
+            return
+        }
+
+        let sc = bytes + 192
+        let iscale = -128 / maxScale
+        block.kStoreHalf(kFloatToHalf(1 / iscale), at: 208)
+        for j in 0..<16 {
+            sc[j] = UInt8(truncatingIfNeeded: Swift.min(127, nearestInt(iscale * groupScales[j])))
+        }
+
+        // Requantize against the rounded scales, as the C code does.
+        let dAll = UnsafeRawPointer(block).kLoadHalf(at: 208)
+        for j in 0..<16 {
+            let d = dAll * Float(Int8(bitPattern: sc[j]))
+            if d == 0 { continue }
+            let xj = x + 16 &* j
+            let lj = levels + 16 &* j
+            for l in 0..<16 {
+                let q = Swift.max(-32, Swift.min(31, nearestInt(xj[l] / d)))
+                lj[l] = Int8(truncatingIfNeeded: q &+ 32)
+            }
+        }
+
+        levels.withMemoryRebound(to: UInt8.self, capacity: kQK) { levels in
+            for half in 0..<2 {
+                let lh = levels + 128 &* half
+                let ql = bytes + 64 &* half
+                let qh = bytes + (128 &+ 32 &* half)
+                for l in 0..<32 {
+                    let l1 = lh[l], l2 = lh[l &+ 32], l3 = lh[l &+ 64], l4 = lh[l &+ 96]
+                    ql[l] = (l1 & 0xF) | ((l3 & 0xF) &<< 4)
+                    ql[l &+ 32] = (l2 & 0xF) | ((l4 & 0xF) &<< 4)
+                    qh[l] = (l1 &>> 4) | ((l2 &>> 4) &<< 2) | ((l3 &>> 4) &<< 4) | ((l4 &>> 4) &<< 6)
+                }
+            }
+        }
+    }
+}
