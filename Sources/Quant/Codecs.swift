@@ -6,6 +6,15 @@ public enum Codecs {
     public static func decoder(for type: GGMLType) -> (any BlockCodec.Type)? {
         switch type {
         // Each codec family adds its types here.
+        // Float and legacy (32-element) codecs.
+        case .f32: F32Codec.self
+        case .f16: F16Codec.self
+        case .bf16: BF16Codec.self
+        case .q4_0: Q4_0.self
+        case .q4_1: Q4_1.self
+        case .q5_0: Q5_0.self
+        case .q5_1: Q5_1.self
+        case .q8_0: Q8_0.self
         default: nil
         }
     }
@@ -14,6 +23,15 @@ public enum Codecs {
     public static func encoder(for type: GGMLType) -> (any BlockQuantizer.Type)? {
         switch type {
         // Each codec family adds its types here.
+        // Float and legacy (32-element) codecs.
+        case .f32: F32Codec.self
+        case .f16: F16Codec.self
+        case .bf16: BF16Codec.self
+        case .q4_0: Q4_0.self
+        case .q4_1: Q4_1.self
+        case .q5_0: Q5_0.self
+        case .q5_1: Q5_1.self
+        case .q8_0: Q8_0.self
         default: nil
         }
     }
