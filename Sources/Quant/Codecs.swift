@@ -66,6 +66,12 @@ public enum Codecs {
 public enum QuantError: Error, Equatable, CustomStringConvertible {
     case unsupported(GGMLType, operation: String)
     case sizeMismatch(GGMLType, elements: Int, bytes: Int)
+    // llama-quantize's type rules (QuantizationRecipe).
+    case unsupportedFileType(FileType)
+    case requiresImportanceMatrix(tensor: String, type: GGMLType)
+    case noTypeFallback(tensor: String, type: GGMLType, columns: Int)
+    case badLayer(tensor: String, layers: Int)
+    case invalidTensorTypePattern(String)
 
     public var description: String {
         switch self {
@@ -73,6 +79,16 @@ public enum QuantError: Error, Equatable, CustomStringConvertible {
             "cannot \(operation) \(type.name) tensors (type not supported by this version)"
         case let .sizeMismatch(type, elements, bytes):
             "\(elements) elements do not fill \(bytes) bytes of \(type.name)"
+        case let .unsupportedFileType(fileType):
+            "llama-quantize cannot write file type \(fileType.name) (\(fileType.rawValue))"
+        case let .requiresImportanceMatrix(tensor, type):
+            "tensor \(tensor) would be \(type.name), which needs an importance matrix"
+        case let .noTypeFallback(tensor, type, columns):
+            "tensor \(tensor): rows of \(columns) do not fit \(type.name) blocks and no fallback type is defined"
+        case let .badLayer(tensor, layers):
+            "tensor \(tensor) has no layer number in [0, \(layers)) after 'blk.'"
+        case let .invalidTensorTypePattern(pattern):
+            "tensor type pattern '\(pattern)' is not a valid regular expression"
         }
     }
 }
