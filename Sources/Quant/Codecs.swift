@@ -5,7 +5,15 @@ public enum Codecs {
     /// The decoder for `type`, or nil when this version cannot read it.
     public static func decoder(for type: GGMLType) -> (any BlockCodec.Type)? {
         switch type {
-        // Each codec family adds its types here.
+        // Float and legacy (32-element) codecs.
+        case .f32: F32Codec.self
+        case .f16: F16Codec.self
+        case .bf16: BF16Codec.self
+        case .q4_0: Q4_0.self
+        case .q4_1: Q4_1.self
+        case .q5_0: Q5_0.self
+        case .q5_1: Q5_1.self
+        case .q8_0: Q8_0.self
         // K-quants (Sources/Quant/KQuants).
         case .q2_K: Q2_K.self
         case .q3_K: Q3_K.self
@@ -19,7 +27,15 @@ public enum Codecs {
     /// The encoder for `type`, or nil when this version cannot write it.
     public static func encoder(for type: GGMLType) -> (any BlockQuantizer.Type)? {
         switch type {
-        // Each codec family adds its types here.
+        // Float and legacy (32-element) codecs.
+        case .f32: F32Codec.self
+        case .f16: F16Codec.self
+        case .bf16: BF16Codec.self
+        case .q4_0: Q4_0.self
+        case .q4_1: Q4_1.self
+        case .q5_0: Q5_0.self
+        case .q5_1: Q5_1.self
+        case .q8_0: Q8_0.self
         // K-quants (Sources/Quant/KQuants).
         case .q2_K: Q2_K.self
         case .q3_K: Q3_K.self
@@ -60,6 +76,12 @@ public enum Codecs {
 public enum QuantError: Error, Equatable, CustomStringConvertible {
     case unsupported(GGMLType, operation: String)
     case sizeMismatch(GGMLType, elements: Int, bytes: Int)
+    // llama-quantize's type rules (QuantizationRecipe).
+    case unsupportedFileType(FileType)
+    case requiresImportanceMatrix(tensor: String, type: GGMLType)
+    case noTypeFallback(tensor: String, type: GGMLType, columns: Int)
+    case badLayer(tensor: String, layers: Int)
+    case invalidTensorTypePattern(String)
 
     public var description: String {
         switch self {
@@ -67,6 +89,16 @@ public enum QuantError: Error, Equatable, CustomStringConvertible {
             "cannot \(operation) \(type.name) tensors (type not supported by this version)"
         case let .sizeMismatch(type, elements, bytes):
             "\(elements) elements do not fill \(bytes) bytes of \(type.name)"
+        case let .unsupportedFileType(fileType):
+            "llama-quantize cannot write file type \(fileType.name) (\(fileType.rawValue))"
+        case let .requiresImportanceMatrix(tensor, type):
+            "tensor \(tensor) would be \(type.name), which needs an importance matrix"
+        case let .noTypeFallback(tensor, type, columns):
+            "tensor \(tensor): rows of \(columns) do not fit \(type.name) blocks and no fallback type is defined"
+        case let .badLayer(tensor, layers):
+            "tensor \(tensor) has no layer number in [0, \(layers)) after 'blk.'"
+        case let .invalidTensorTypePattern(pattern):
+            "tensor type pattern '\(pattern)' is not a valid regular expression"
         }
     }
 }

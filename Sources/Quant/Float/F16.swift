@@ -1,0 +1,23 @@
+import GGUF
+
+/// `F16` tensors: little-endian IEEE binary16, one element a block.
+///
+/// Bit-exact with ggml's `ggml_fp16_to_fp32_row` / `ggml_fp32_to_fp16_row` (what llama-quantize
+/// writes for F16): see ``halfToFloat(_:)`` and ``floatToHalf(_:)``.
+public enum F16Codec: BlockQuantizer {
+    public static var type: GGMLType { .f16 }
+
+    @inlinable
+    public static func dequantize(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, blocks: Int) {
+        for i in 0..<blocks {
+            dst[i] = halfToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self)))
+        }
+    }
+
+    @inlinable
+    public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int) {
+        for i in 0..<blocks {
+            dst.storeBytes(of: floatToHalf(src[i]).littleEndian, toByteOffset: i &* 2, as: UInt16.self)
+        }
+    }
+}

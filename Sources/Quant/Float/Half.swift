@@ -1,0 +1,51 @@
+// IEEE binary16 ("half", ggml's F16) <-> binary32 conversions, bit for bit as ggml computes them.
+
+/// Converts an IEEE half (its bit pattern) to `Float`, exactly as ggml's `GGML_FP16_TO_FP32`
+/// (`ggml_compute_fp16_to_fp32` in `ggml-impl.h`).
+///
+/// Every finite half, ±0 and ±inf convert exactly (the conversion is lossless). NaNs keep their sign
+/// and payload and come out quiet (the exponent is rebiased and then multiplied by 2⁻¹¹², which
+/// quiets a signaling NaN, as in ggml). Branch-free: normal halves are rebiased by adding 224 to the
+/// exponent and scaling by 2⁻¹¹²; subnormal halves use the `0.5 + m·2⁻²⁴ − 0.5` trick, so no
+/// subnormal `Float` is ever formed. Vectorizes.
+@inlinable @inline(__always)
+public func halfToFloat(_ h: UInt16) -> Float {
+    let w = UInt32(h) &<< 16
+    let sign = w & 0x8000_0000
+    let twoW = w &+ w
+    // Exponent + (0xE0 << 23), then × 2⁻¹¹²: a net bias change of 127 − 15 = 112. Exponent 31
+    // (inf/NaN) lands on 0xFF and stays inf/NaN.
+    let normalized = Float(bitPattern: (twoW &>> 4) &+ (0xE0 &<< 23)) * 0x1p-112
+    // Subnormal: put the 10 mantissa bits under a 0.5 exponent and subtract 0.5.
+    let denormalized = Float(bitPattern: (twoW &>> 17) | (126 &<< 23)) - 0.5
+    let magnitude = twoW < (1 &<< 27) ? denormalized.bitPattern : normalized.bitPattern
+    return Float(bitPattern: sign | magnitude)
+}
+
+/// Converts a `Float` to an IEEE half (its bit pattern), exactly as ggml's `GGML_FP32_TO_FP16`
+/// (`ggml_compute_fp32_to_fp16` in `ggml-impl.h`).
+///
+/// Rounds to nearest, ties to even; magnitudes at or above 65520 become ±inf; results below the
+/// smallest normal half become subnormal halves (rounded to nearest even) or ±0. Every NaN becomes
+/// `sign | 0x7E00` (ggml drops the payload; this differs from a hardware `vcvtps2ph`, which keeps the
+/// top payload bits). Branch-free (one select); vectorizes.
+@inlinable @inline(__always)
+public func floatToHalf(_ f: Float) -> UInt16 {
+    // Scaling by 2¹¹² then 2⁻¹¹⁰ overflows to inf exactly when the half would, and otherwise leaves
+    // the value scaled by 4, ready to be rounded by the addition below.
+    var base = (f.magnitude * 0x1p+112) * 0x1p-110
+    let w = f.bitPattern
+    let shl1W = w &+ w
+    let sign = w & 0x8000_0000
+    var bias = shl1W & 0xFF00_0000
+    if bias < 0x7100_0000 { bias = 0x7100_0000 }
+    // Adding 2^(e−11) aligns the 10 kept mantissa bits at the bottom of the float's mantissa: the FPU
+    // rounds to nearest even for us.
+    base = Float(bitPattern: (bias &>> 1) &+ 0x0780_0000) + base
+    let bits = base.bitPattern
+    let exponentBits = (bits &>> 13) & 0x0000_7C00
+    let mantissaBits = bits & 0x0000_0FFF
+    let nonsign = exponentBits &+ mantissaBits
+    let magnitude = shl1W > 0xFF00_0000 ? 0x7E00 : nonsign
+    return UInt16(truncatingIfNeeded: (sign &>> 16) | magnitude)
+}

@@ -1,0 +1,55 @@
+import GGUF
+
+/// `Q4_1`: blocks of 32 weights as an F16 scale `d`, an F16 minimum `m` and 32 4-bit quants
+/// (`x = q·d + m`); 20 bytes.
+///
+/// Layout (`block_q4_1`): `d`, `m` (2 bytes each), then 16 bytes whose low nibbles hold elements
+/// 0–15 and high nibbles elements 16–31.
+public enum Q4_1: BlockQuantizer {
+    public static var type: GGMLType { .q4_1 }
+
+    @inlinable static var blockBytes: Int { 20 }
+
+    /// Bit-exact with llama.cpp's `dequantize_row_q4_1` (`q·d + m`, two roundings, no FMA).
+    @inlinable
+    public static func dequantize(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, blocks: Int) {
+        for i in 0..<blocks {
+            let block = src + i &* blockBytes
+            let y = dst + i &* 32
+            let d = halfToFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
+            let m = halfToFloat(UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+            let qs = block + 4
+            for j in 0..<16 {
+                let q = qs.load(fromByteOffset: j, as: UInt8.self)
+                y[j] = Float(q & 0x0F) * d + m
+                y[j &+ 16] = Float(q &>> 4) * d + m
+            }
+        }
+    }
+
+    /// Byte-identical with llama.cpp's `quantize_row_q4_1_ref`: `d = (max − min) / 15`,
+    /// `q = min(15, (int8)((x − min)/d + 0.5))`, `m = min`.
+    @inlinable
+    public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int) {
+        for i in 0..<blocks {
+            let x = src + i &* 32
+            let block = dst + i &* blockBytes
+            var min = Float.greatestFiniteMagnitude
+            var max = -Float.greatestFiniteMagnitude
+            for j in 0..<32 {
+                let v = x[j]
+                if v < min { min = v }
+                if v > max { max = v }
+            }
+            let d = (max - min) / 15
+            let id: Float = d != 0 ? 1 / d : 0
+            block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
+            block.storeBytes(of: floatToHalf(min).littleEndian, toByteOffset: 2, as: UInt16.self)
+            for j in 0..<16 {
+                let q0 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8((x[j] - min) * id + 0.5))))
+                let q1 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8((x[j &+ 16] - min) * id + 0.5))))
+                block.storeBytes(of: q0 | (q1 &<< 4), toByteOffset: 4 &+ j, as: UInt8.self)
+            }
+        }
+    }
+}

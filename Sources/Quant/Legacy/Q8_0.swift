@@ -1,0 +1,46 @@
+import GGUF
+
+/// `Q8_0`: blocks of 32 weights as an F16 scale `d` and 32 signed 8-bit quants (`x = q·d`); 34 bytes.
+///
+/// Layout (`block_q8_0`): `d` (2 bytes), then the 32 quants as `Int8`.
+public enum Q8_0: BlockQuantizer {
+    public static var type: GGMLType { .q8_0 }
+
+    @inlinable static var blockBytes: Int { 34 }
+
+    /// Bit-exact with llama.cpp's `dequantize_row_q8_0`.
+    @inlinable
+    public static func dequantize(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, blocks: Int) {
+        for i in 0..<blocks {
+            let block = src + i &* blockBytes
+            let y = dst + i &* 32
+            let d = halfToFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
+            let qs = block + 2
+            for j in 0..<32 {
+                y[j] = Float(qs.load(fromByteOffset: j, as: Int8.self)) * d
+            }
+        }
+    }
+
+    /// Byte-identical with llama.cpp's `quantize_row_q8_0_ref`: `d = amax / 127`,
+    /// `q = roundf(x/d)` (half away from zero — not `nearest_int`).
+    @inlinable
+    public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int) {
+        for i in 0..<blocks {
+            let x = src + i &* 32
+            let block = dst + i &* blockBytes
+            var amax: Float = 0
+            for j in 0..<32 {
+                let v = x[j].magnitude
+                amax = amax > v ? amax : v // ggml's MAX(a, b), NaN behaviour included
+            }
+            let d = amax / 127
+            let id: Float = d != 0 ? 1 / d : 0
+            block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
+            for j in 0..<32 {
+                let q = truncatingToInt8((x[j] * id).rounded(.toNearestOrAwayFromZero))
+                block.storeBytes(of: q, toByteOffset: 2 &+ j, as: Int8.self)
+            }
+        }
+    }
+}
