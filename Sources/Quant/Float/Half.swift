@@ -49,3 +49,19 @@ public func floatToHalf(_ f: Float) -> UInt16 {
     let magnitude = shl1W > 0xFF00_0000 ? 0x7E00 : nonsign
     return UInt16(truncatingIfNeeded: (sign &>> 16) | magnitude)
 }
+
+extension UnsafeRawPointer {
+    /// The little-endian half at `offset` (any alignment), as `Float`.
+    @inlinable @inline(__always)
+    func loadHalf(at offset: Int) -> Float {
+        halfToFloat(UInt16(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+    }
+}
+
+extension UnsafeMutableRawPointer {
+    /// Stores half bits little-endian at `offset` (any alignment).
+    @inlinable @inline(__always)
+    func storeHalf(_ bits: UInt16, at offset: Int) {
+        storeBytes(of: bits.littleEndian, toByteOffset: offset, as: UInt16.self)
+    }
+}

@@ -12,16 +12,6 @@
 /// Groups whose largest magnitude is below this are treated as all zero (`GROUP_MAX_EPS`).
 @usableFromInline internal let kGroupMaxEps: Float = 1e-15
 
-/// Rounds to the nearest integer, ties to even, by adding 1.5·2^23 and reading the mantissa bits.
-///
-/// Bit-exact with `nearest_int` in `ggml-quants.c`, including its (meaningless but deterministic)
-/// results outside ±4194303, where the C code only asserts in debug builds.
-@inline(__always)
-internal func nearestInt(_ value: Float) -> Int {
-    let shifted = value + 12_582_912
-    return Int(shifted.bitPattern & 0x007F_FFFF) &- 0x0040_0000
-}
-
 /// Signed symmetric quantization of `n` values to levels `-nmax ..< nmax`, stored in `levels` as
 /// `level + nmax`; returns the scale (`x ≈ scale · level`). With `rmseType` 1 the scale is refined by
 /// weighted least squares (weights `x²`) over 18 candidate inverse scales around `-nmax / max`.
@@ -46,7 +36,7 @@ internal func makeQXQuants(
     var iscale = Float(-nmax) / max
     if rmseType == 0 {
         for i in 0..<n {
-            let l = nearestInt(iscale * x[i])
+            let l = Int(nearestInt(iscale * x[i]))
             levels[i] = Int8(truncatingIfNeeded: nmax &+ Swift.max(-nmax, Swift.min(nmax &- 1, l)))
         }
         return 1 / iscale
@@ -64,7 +54,7 @@ internal func makeQXQuants(
     var sumlx: Float = 0
     var suml2: Float = 0
     for i in 0..<n {
-        let l = Swift.max(-nmax, Swift.min(nmax &- 1, nearestInt(iscale * x[i])))
+        let l = Swift.max(-nmax, Swift.min(nmax &- 1, Int(nearestInt(iscale * x[i]))))
         levels[i] = Int8(truncatingIfNeeded: l &+ nmax)
         let w = weight(x[i])
         let fl = Float(l)
@@ -79,7 +69,7 @@ internal func makeQXQuants(
         sumlx = 0
         suml2 = 0
         for i in 0..<n {
-            let l = Swift.max(-nmax, Swift.min(nmax &- 1, nearestInt(iscale * x[i])))
+            let l = Swift.max(-nmax, Swift.min(nmax &- 1, Int(nearestInt(iscale * x[i]))))
             let w = weight(x[i])
             let fl = Float(l)
             sumlx += w * x[i] * fl
@@ -87,7 +77,7 @@ internal func makeQXQuants(
         }
         if suml2 > 0 && sumlx * sumlx > best * suml2 {
             for i in 0..<n {
-                let l = nearestInt(iscale * x[i])
+                let l = Int(nearestInt(iscale * x[i]))
                 levels[i] = Int8(truncatingIfNeeded: nmax &+ Swift.max(-nmax, Swift.min(nmax &- 1, l)))
             }
             scale = sumlx / suml2
@@ -122,7 +112,7 @@ internal func makeQ3Quants(
         var sumlx: Float = 0
         var suml2: Float = 0
         for i in 0..<n {
-            let l = Swift.max(-nmax, Swift.min(nmax &- 1, nearestInt(iscale * x[i])))
+            let l = Swift.max(-nmax, Swift.min(nmax &- 1, Int(nearestInt(iscale * x[i]))))
             levels[i] = Int8(truncatingIfNeeded: l)
             let w = x[i] * x[i]
             let fl = Float(l)
@@ -137,7 +127,7 @@ internal func makeQ3Quants(
                 var slx = sumlx - w * x[i] * li
                 if slx > 0 {
                     var sl2 = suml2 - w * li * li
-                    let newL = Swift.max(-nmax, Swift.min(nmax &- 1, nearestInt(x[i] * sl2 / slx)))
+                    let newL = Swift.max(-nmax, Swift.min(nmax &- 1, Int(nearestInt(x[i] * sl2 / slx))))
                     if newL != Int(levels[i]) {
                         let fl = Float(newL)
                         slx += w * x[i] * fl
@@ -157,7 +147,7 @@ internal func makeQ3Quants(
         return suml2 > 0 ? sumlx / suml2 : 0
     }
     for i in 0..<n {
-        let l = Swift.max(-nmax, Swift.min(nmax &- 1, nearestInt(iscale * x[i])))
+        let l = Swift.max(-nmax, Swift.min(nmax &- 1, Int(nearestInt(iscale * x[i]))))
         levels[i] = Int8(truncatingIfNeeded: l &+ nmax)
     }
     return 1 / iscale
@@ -197,7 +187,7 @@ internal func makeQKX2Quants(
     var scale = 1 / iscale
     var bestError: Float = 0
     for i in 0..<n {
-        let l = Swift.max(0, Swift.min(nmax, nearestInt(iscale * (x[i] - min))))
+        let l = Swift.max(0, Swift.min(nmax, Int(nearestInt(iscale * (x[i] - min)))))
         levels[i] = UInt8(truncatingIfNeeded: l)
         var diff = scale * Float(l) + min - x[i]
         diff = useMad ? diff.magnitude : diff * diff
@@ -210,7 +200,7 @@ internal func makeQKX2Quants(
         var sumL2: Float = 0
         var sumXL: Float = 0
         for i in 0..<n {
-            let l = Swift.max(0, Swift.min(nmax, nearestInt(iscale * (x[i] - min))))
+            let l = Swift.max(0, Swift.min(nmax, Int(nearestInt(iscale * (x[i] - min)))))
             laux[i] = UInt8(truncatingIfNeeded: l)
             let w = weights[i]
             let fl = Float(l)

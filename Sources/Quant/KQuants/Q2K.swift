@@ -14,8 +14,8 @@ public enum Q2_K: BlockQuantizer {
         for i in 0..<blocks {
             let block = src + i &* blockBytes
             let scales = block.assumingMemoryBound(to: UInt8.self)
-            let d = block.kLoadHalf(at: 80)
-            let dmin = block.kLoadHalf(at: 82)
+            let d = block.loadHalf(at: 80)
+            let dmin = block.loadHalf(at: 82)
             let y = dst + i &* kQK
             for half in 0..<2 {
                 let q = scales + (16 &+ 32 &* half)
@@ -78,25 +78,25 @@ public enum Q2_K: BlockQuantizer {
         let scales = block.assumingMemoryBound(to: UInt8.self)
         if maxScale > 0 {
             let iscale = q4scale / maxScale
-            for j in 0..<16 { scales[j] = UInt8(truncatingIfNeeded: nearestInt(iscale * groupScales[j])) }
-            block.kStoreHalf(kFloatToHalf(maxScale / q4scale), at: 80)
+            for j in 0..<16 { scales[j] = UInt8(truncatingIfNeeded: Int(nearestInt(iscale * groupScales[j]))) }
+            block.storeHalf(floatToHalf(maxScale / q4scale), at: 80)
         } else {
             for j in 0..<16 { scales[j] = 0 }
-            block.kStoreHalf(kFloatToHalf(0), at: 80)
+            block.storeHalf(floatToHalf(0), at: 80)
         }
         if maxMin > 0 {
             let iscale = q4scale / maxMin
             for j in 0..<16 {
-                scales[j] |= UInt8(truncatingIfNeeded: nearestInt(iscale * groupMins[j]) &<< 4)
+                scales[j] |= UInt8(truncatingIfNeeded: Int(nearestInt(iscale * groupMins[j])) &<< 4)
             }
-            block.kStoreHalf(kFloatToHalf(maxMin / q4scale), at: 82)
+            block.storeHalf(floatToHalf(maxMin / q4scale), at: 82)
         } else {
-            block.kStoreHalf(kFloatToHalf(0), at: 82)
+            block.storeHalf(floatToHalf(0), at: 82)
         }
 
         // Requantize against the rounded scales, as the C code does.
-        let dAll = UnsafeRawPointer(block).kLoadHalf(at: 80)
-        let dminAll = UnsafeRawPointer(block).kLoadHalf(at: 82)
+        let dAll = UnsafeRawPointer(block).loadHalf(at: 80)
+        let dminAll = UnsafeRawPointer(block).loadHalf(at: 82)
         for j in 0..<16 {
             let d = dAll * Float(scales[j] & 0xF)
             if d == 0 { continue }
@@ -104,7 +104,7 @@ public enum Q2_K: BlockQuantizer {
             let xj = x + 16 &* j
             let lj = levels + 16 &* j
             for l in 0..<16 {
-                let q = nearestInt((xj[l] + dm) / d)
+                let q = Int(nearestInt((xj[l] + dm) / d))
                 lj[l] = UInt8(truncatingIfNeeded: Swift.max(0, Swift.min(3, q)))
             }
         }

@@ -25,7 +25,7 @@ public enum Q3_K: BlockQuantizer {
             let hmask = block.assumingMemoryBound(to: UInt8.self)
             let qs = hmask + 32
             let sc = hmask + 96
-            let dAll = block.kLoadHalf(at: 108)
+            let dAll = block.loadHalf(at: 108)
             let y = dst + i &* kQK
             for half in 0..<2 {
                 let q = qs + 32 &* half
@@ -87,7 +87,7 @@ public enum Q3_K: BlockQuantizer {
             let iscale = -32 / maxScale
             for j in 0..<16 {
                 // C stores nearest_int's result in an int8_t before clamping.
-                let l8 = Int(Int8(truncatingIfNeeded: nearestInt(iscale * groupScales[j])))
+                let l8 = Int(Int8(truncatingIfNeeded: Int(nearestInt(iscale * groupScales[j]))))
                 let l = Swift.max(-32, Swift.min(31, l8)) &+ 32
                 if j < 8 {
                     sc[j] = UInt8(truncatingIfNeeded: l & 0xF)
@@ -96,20 +96,20 @@ public enum Q3_K: BlockQuantizer {
                 }
                 sc[8 &+ j & 3] |= UInt8(truncatingIfNeeded: (l &>> 4) &<< (2 &* (j &>> 2)))
             }
-            block.kStoreHalf(kFloatToHalf(1 / iscale), at: 108)
+            block.storeHalf(floatToHalf(1 / iscale), at: 108)
         } else {
-            block.kStoreHalf(kFloatToHalf(0), at: 108)
+            block.storeHalf(floatToHalf(0), at: 108)
         }
 
         // Requantize against the rounded scales, as the C code does.
-        let dAll = UnsafeRawPointer(block).kLoadHalf(at: 108)
+        let dAll = UnsafeRawPointer(block).loadHalf(at: 108)
         for j in 0..<16 {
             let d = dAll * Float(groupScale(j, sc))
             if d == 0 { continue }
             let xj = x + 16 &* j
             let lj = levels + 16 &* j
             for l in 0..<16 {
-                let q = Swift.max(-4, Swift.min(3, nearestInt(xj[l] / d)))
+                let q = Swift.max(-4, Swift.min(3, Int(nearestInt(xj[l] / d))))
                 lj[l] = Int8(truncatingIfNeeded: q &+ 4)
             }
         }

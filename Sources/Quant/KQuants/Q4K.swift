@@ -16,8 +16,8 @@ public enum Q4_K: BlockQuantizer {
             let block = src + i &* blockBytes
             let bytes = block.assumingMemoryBound(to: UInt8.self)
             let scales = bytes + 4
-            let d = block.kLoadHalf(at: 0)
-            let dmin = block.kLoadHalf(at: 2)
+            let d = block.loadHalf(at: 0)
+            let dmin = block.loadHalf(at: 2)
             for chunk in 0..<4 {
                 let q = bytes + (16 &+ 32 &* chunk)
                 let y = dst + (i &* kQK &+ 64 &* chunk)
@@ -110,8 +110,8 @@ extension Q4_K {
         let invMin: Float = maxMin > 0 ? 63 / maxMin : 0
         for j in 0..<8 {
             // C stores nearest_int's result in a uint8_t before clamping.
-            let ls = Swift.min(63, UInt8(truncatingIfNeeded: nearestInt(invScale * groupScales[j])))
-            let lm = Swift.min(63, UInt8(truncatingIfNeeded: nearestInt(invMin * groupMins[j])))
+            let ls = Swift.min(63, UInt8(truncatingIfNeeded: Int(nearestInt(invScale * groupScales[j]))))
+            let lm = Swift.min(63, UInt8(truncatingIfNeeded: Int(nearestInt(invMin * groupMins[j]))))
             if j < 4 {
                 scales[j] = ls
                 scales[j &+ 4] = lm
@@ -121,12 +121,12 @@ extension Q4_K {
                 scales[j] |= (lm &>> 4) &<< 6
             }
         }
-        block.kStoreHalf(kFloatToHalf(maxScale / 63), at: 0)
-        block.kStoreHalf(kFloatToHalf(maxMin / 63), at: 2)
+        block.storeHalf(floatToHalf(maxScale / 63), at: 0)
+        block.storeHalf(floatToHalf(maxMin / 63), at: 2)
 
         // Requantize against the rounded scales, as the C code does.
-        let dAll = UnsafeRawPointer(block).kLoadHalf(at: 0)
-        let dminAll = UnsafeRawPointer(block).kLoadHalf(at: 2)
+        let dAll = UnsafeRawPointer(block).loadHalf(at: 0)
+        let dminAll = UnsafeRawPointer(block).loadHalf(at: 2)
         for j in 0..<8 {
             let (sc, m) = scaleMinK4(j, scales)
             let d = dAll * Float(sc)
@@ -135,7 +135,7 @@ extension Q4_K {
             let xj = x + 32 &* j
             let lj = levels + 32 &* j
             for l in 0..<32 {
-                let q = nearestInt((xj[l] + dm) / d)
+                let q = Int(nearestInt((xj[l] + dm) / d))
                 lj[l] = UInt8(truncatingIfNeeded: Swift.max(0, Swift.min(nmax, q)))
             }
         }

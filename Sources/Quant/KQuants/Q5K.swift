@@ -17,8 +17,8 @@ public enum Q5_K: BlockQuantizer {
             let bytes = block.assumingMemoryBound(to: UInt8.self)
             let scales = bytes + 4
             let qh = bytes + 16
-            let d = block.kLoadHalf(at: 0)
-            let dmin = block.kLoadHalf(at: 2)
+            let d = block.loadHalf(at: 0)
+            let dmin = block.loadHalf(at: 2)
             for chunk in 0..<4 {
                 let ql = bytes + (48 &+ 32 &* chunk)
                 let y = dst + (i &* kQK &+ 64 &* chunk)

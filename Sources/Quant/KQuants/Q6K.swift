@@ -17,7 +17,7 @@ public enum Q6_K: BlockQuantizer {
         for i in 0..<blocks {
             let block = src + i &* blockBytes
             let bytes = block.assumingMemoryBound(to: UInt8.self)
-            let d = block.kLoadHalf(at: 208)
+            let d = block.loadHalf(at: 208)
             for half in 0..<2 {
                 let ql = bytes + 64 &* half
                 let qh = bytes + (128 &+ 32 &* half)
@@ -80,26 +80,26 @@ public enum Q6_K: BlockQuantizer {
         let bytes = block.assumingMemoryBound(to: UInt8.self)
         if maxAbsScale < kGroupMaxEps {
             for b in 0..<blockBytes { bytes[b] = 0 }
-            block.kStoreHalf(kFloatToHalf(0), at: 208)
+            block.storeHalf(floatToHalf(0), at: 208)
             return
         }
 
         let sc = bytes + 192
         let iscale = -128 / maxScale
-        block.kStoreHalf(kFloatToHalf(1 / iscale), at: 208)
+        block.storeHalf(floatToHalf(1 / iscale), at: 208)
         for j in 0..<16 {
-            sc[j] = UInt8(truncatingIfNeeded: Swift.min(127, nearestInt(iscale * groupScales[j])))
+            sc[j] = UInt8(truncatingIfNeeded: Swift.min(127, Int(nearestInt(iscale * groupScales[j]))))
         }
 
         // Requantize against the rounded scales, as the C code does.
-        let dAll = UnsafeRawPointer(block).kLoadHalf(at: 208)
+        let dAll = UnsafeRawPointer(block).loadHalf(at: 208)
         for j in 0..<16 {
             let d = dAll * Float(Int8(bitPattern: sc[j]))
             if d == 0 { continue }
             let xj = x + 16 &* j
             let lj = levels + 16 &* j
             for l in 0..<16 {
-                let q = Swift.max(-32, Swift.min(31, nearestInt(xj[l] / d)))
+                let q = Swift.max(-32, Swift.min(31, Int(nearestInt(xj[l] / d))))
                 lj[l] = Int8(truncatingIfNeeded: q &+ 32)
             }
         }
