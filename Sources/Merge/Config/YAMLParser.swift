@@ -322,7 +322,8 @@ struct YAMLParser {
                 }
                 if peek() == "," { advance(1); continue }
                 if peek() == "]" { advance(1); break }
-                throw syntax("expected ',' or ']' in the list started at \(start)")
+                throw start.line == line ? syntax("expected ',' or ']' in the list started at \(start)")
+                    : syntax("unclosed '[' (no matching ']')", at: start)
             }
             return .sequence(items, start)
         case "{":
@@ -355,7 +356,8 @@ struct YAMLParser {
                 pairs.append(YAMLNode.Pair(key: key, keyMark: keyMark, value: value))
                 if peek() == "," { advance(1); continue }
                 if peek() == "}" { advance(1); break }
-                throw syntax("expected ',' or '}' in the mapping started at \(start)")
+                throw start.line == line ? syntax("expected ',' or '}' in the mapping started at \(start)")
+                    : syntax("unclosed '{' (no matching '}')", at: start)
             }
             return .mapping(pairs, start)
         case "'", "\"":
