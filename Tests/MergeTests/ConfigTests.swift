@@ -203,3 +203,18 @@ func schemaErrors(_ text: String, _ expected: String) {
     let existing = try ModelReference.parse(Fixture.directory.path, directory: dir, file: "c", at: Mark(line: 1, column: 1))
     #expect(existing.path == Fixture.directory.path)
 }
+
+@Test func configInAnotherDirectory() throws {
+    let directory = Fixture.directory.deletingLastPathComponent().appendingPathComponent("config")
+    let loaded = try MergeConfig.load(path: directory.appendingPathComponent("chat-template.yml").path)
+    #expect(loaded.referencedModels.map(\.path) == ["base.gguf", "a.gguf", "b.gguf"].map(Fixture.path))
+    #expect(loaded.chatTemplate == "{% for m in messages %} {{ m['content'] }} {% endfor %}")
+    #expect(loaded.name == "linear + chat template" && loaded.dtype == "bfloat16" && loaded.outDtype == "float32")
+    #expect(loaded.tokenizerSource == .base)
+    // linear ignores the base model, but mergekit still adds an unlisted base_model as one more input,
+    // which then needs its own weight (here from nowhere: an error naming it).
+    #expect(throws: ConfigError.invalid(file: loaded.file, at: nil, message:
+        "merge method 'linear' requires parameter 'weight' of model '../merge/base.gguf', which is not set for tensor blk.0.attn_q.weight")) {
+        try loaded.resolveParameters(for: ConfigFakes.linear, tensorName: "blk.0.attn_q.weight", layerCount: 3)
+    }
+}
