@@ -128,7 +128,7 @@ struct YAMLParser {
             if atDocumentEnd || column - 1 < indent { break }
             if column - 1 > indent { throw syntax("bad indentation of a mapping entry (expected column \(indent + 1))") }
             currentKeyMark = mark
-            (key) = try parseMappingKey()
+            key = try parseMappingKey()
         }
         return .mapping(pairs, keyMark)
     }
