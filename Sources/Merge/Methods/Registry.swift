@@ -2,6 +2,16 @@
 public enum MergeMethods {
     public static let all: [any MergeMethod] = [
         // Each method group adds its methods here.
+        // Task-vector family (mergekit's GeneralizedTaskArithmeticMerge instances) and SCE.
+        GeneralizedTaskArithmetic.taskArithmetic,
+        GeneralizedTaskArithmetic.ties,
+        GeneralizedTaskArithmetic.dareTies,
+        GeneralizedTaskArithmetic.dareLinear,
+        GeneralizedTaskArithmetic.breadcrumbs,
+        GeneralizedTaskArithmetic.breadcrumbsTies,
+        GeneralizedTaskArithmetic.della,
+        GeneralizedTaskArithmetic.dellaLinear,
+        SCE(),
     ]
 
     public static func named(_ name: String) -> (any MergeMethod)? {
