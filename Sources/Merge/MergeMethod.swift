@@ -142,6 +142,8 @@ public enum MergeError: Error, Equatable, CustomStringConvertible {
     case unsupportedType(file: String, tensor: String, type: String)
     /// A LoRA adapter is malformed or does not fit its base.
     case adapter(path: String, reason: String)
+    /// An input the user named cannot be used (missing, unreadable, not GGUF).
+    case input(String)
     /// Inputs that cannot be merged together (architecture, names, shapes, vocabulary).
     case incompatible(String)
     case other(String)
@@ -149,7 +151,7 @@ public enum MergeError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .invalidInputs(method, tensor, reason): "\(method): tensor \(tensor): \(reason)"
-        case let .file(message), let .incompatible(message), let .other(message): message
+        case let .file(message), let .input(message), let .incompatible(message), let .other(message): message
         case let .unsupportedType(file, tensor, type): "\(file): tensor \(tensor): type \(type) is not supported"
         case let .adapter(path, reason): "\(path): \(reason)"
         }

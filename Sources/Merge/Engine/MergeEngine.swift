@@ -76,7 +76,8 @@ public struct MergeEngine: Sendable {
         case let .merge(_, baseIndex, parameters, modelParameters):
             let input = MergeInput(name: job.name, shape: job.shape, tensors: inputs, modelParameters: modelParameters,
                                    parameters: parameters, baseIndex: baseIndex, seed: Self.seed(seed, tensor: job.name))
-            try plan.method.merge(input, into: output)
+            guard let method = plan.method else { throw .other("internal: plan has merge jobs but no method") }
+            try method.merge(input, into: output)
         }
         report.requantizationError = try encode(UnsafeBufferPointer(output), job: job, write: write)
         return report

@@ -65,13 +65,14 @@ public struct TensorJob: Sendable {
 /// Everything a merge will do, decided and validated before a byte is written: `--dry-run` prints
 /// it, the engine executes it.
 public struct MergePlan: Sendable {
-    public var method: any MergeMethod
+    /// The method merge jobs run (nil for plans with copy jobs only, such as `quantize`).
+    public var method: (any MergeMethod)?
     public var inputs: [InputModel]
     public var jobs: [TensorJob]
     /// The output's metadata (provenance and file type already set).
     public var metadata: Metadata
 
-    public init(method: any MergeMethod, inputs: [InputModel], jobs: [TensorJob], metadata: Metadata) {
+    public init(method: (any MergeMethod)?, inputs: [InputModel], jobs: [TensorJob], metadata: Metadata) {
         self.method = method
         self.inputs = inputs
         self.jobs = jobs
