@@ -8,6 +8,9 @@
 /// or is released before `finish()` succeeds, its temporary files are deleted and no destination
 /// is touched.
 ///
+/// A file without tensors ends right after its (empty) tensor infos, as gguf-py writes vocab-only
+/// files; llama.cpp would add padding, which its loader does not need.
+///
 /// Each tensor is stored with `n_dims = shape.count`, so descriptors taken from a read file write
 /// back byte for byte (see `TensorDescriptor.droppingTrailingOnes()` for llama.cpp's own rule).
 public final class GGUFWriter {
