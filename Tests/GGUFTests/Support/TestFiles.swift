@@ -65,3 +65,8 @@ func rewrite(_ file: GGUFFile, to path: String, metadata: Metadata? = nil, split
     try writer.finish()
     return writer
 }
+
+/// Whether two files have the same bytes (kept out of `#expect` so a failure does not print them).
+func sameBytes(_ a: String, _ b: String) -> Bool {
+    FileManager.default.contentsEqual(atPath: a, andPath: b)
+}
