@@ -189,6 +189,9 @@ public final class GGUFWriter {
     }
 
     /// Checks that every tensor was written, then flushes, fsyncs and renames every file into place.
+    /// - Throws: `.tensorCountMismatch` if tensors are missing (the writer stays open: append the
+    ///   rest, or release or `cancel()` it to delete its files); `.writeFailed` on an I/O error
+    ///   (the temporary files are deleted).
     public func finish() throws(GGUFError) {
         guard state == .open else { throw .writerClosed(path: path) }
         guard nextTensor == tensors.count else {

@@ -46,6 +46,28 @@ import Testing
         #expect(back.tensors.map(\.descriptor) == tensors)
     }
 
+    @Test func tensorsLargerThanTheBufferStreamThrough() throws {
+        // 5 MiB and 3 MiB tensors around a small one: direct writes, buffered writes and flushes.
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let sizes = [5 << 20, 12, 3 << 20, 3 << 20]
+        let tensors = sizes.enumerated().map { TensorDescriptor(name: "t\($0)", shape: [$1 / 4], type: .f32) }
+        let w = try GGUFWriter(path: dir.file("big.gguf"), metadata: [:], tensors: tensors)
+        let payloads = sizes.enumerated().map { i, n in
+            var p = [UInt8](repeating: UInt8(i + 1), count: n)
+            p[0] = 0xA0; p[n - 1] = 0xB0; p[n / 2] = 0xC0
+            return p
+        }
+        for p in payloads { try w.append(p) }
+        try w.finish()
+        let file = try GGUFFile(path: dir.file("big.gguf"))
+        #expect(file.tensors.map(\.offset) == [0, 5 << 20, (5 << 20) + 32, (8 << 20) + 32])
+        for (t, p) in zip(file.tensors, payloads) {
+            let same = Array(file.bytes(of: t)) == p  // kept out of #expect: a failure would print megabytes
+            #expect(same, "\(t.name)")
+        }
+    }
+
     @Test func droppingTrailingOnesMatchesGGMLNDims() {
         #expect(TensorDescriptor(name: "x", shape: [256, 1], type: .f32).droppingTrailingOnes().shape == [256])
         #expect(TensorDescriptor(name: "x", shape: [1, 1, 1], type: .f32).droppingTrailingOnes().shape == [1])
