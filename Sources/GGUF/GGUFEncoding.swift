@@ -39,8 +39,13 @@ enum GGUFEncoding {
             append(t.type.rawValue, to: &out)
             append(UInt64(offset), to: &out)
         }
-        let padding = (alignment - out.count % alignment) % alignment
-        out.append(contentsOf: repeatElement(0, count: padding))
+        // The data section starts aligned. With no tensors there is no data section, and the file
+        // ends here: gguf-py writes vocab-only files so (llama.cpp's writer pads them; its loader
+        // accepts both, not seeking past the infos when there are no tensors).
+        if !tensors.isEmpty {
+            let padding = (alignment - out.count % alignment) % alignment
+            out.append(contentsOf: repeatElement(0, count: padding))
+        }
         return out
     }
 

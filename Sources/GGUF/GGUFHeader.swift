@@ -15,8 +15,9 @@ struct GGUFHeader {
     static let maxNameBytes = 64
     /// Fewest bytes a tensor info can take: name length, n_dims, one dimension, type, offset.
     static let minimumTensorInfoSize = 8 + 4 + 8 + 4 + 8
-    /// Fewest bytes a key/value pair can take: key length, a 1-byte key, type, a 1-byte value.
-    static let minimumPairSize = 8 + 1 + 4 + 1
+    /// Fewest bytes a key/value pair can take: key length, type, a 1-byte value (an empty key is
+    /// reported as such, not as a count problem).
+    static let minimumPairSize = 8 + 4 + 1
 
     init(parsing bytes: UnsafeRawBufferPointer, path: String) throws(GGUFError) {
         var cursor = ByteCursor(bytes: bytes, path: path)

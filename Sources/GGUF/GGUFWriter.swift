@@ -8,6 +8,9 @@
 /// or is released before `finish()` succeeds, its temporary files are deleted and no destination
 /// is touched.
 ///
+/// A file without tensors ends right after its (empty) tensor infos, as gguf-py writes vocab-only
+/// files; llama.cpp would add padding, which its loader does not need.
+///
 /// Each tensor is stored with `n_dims = shape.count`, so descriptors taken from a read file write
 /// back byte for byte (see `TensorDescriptor.droppingTrailingOnes()` for llama.cpp's own rule).
 public final class GGUFWriter {
@@ -186,6 +189,9 @@ public final class GGUFWriter {
     }
 
     /// Checks that every tensor was written, then flushes, fsyncs and renames every file into place.
+    /// - Throws: `.tensorCountMismatch` if tensors are missing (the writer stays open: append the
+    ///   rest, or release or `cancel()` it to delete its files); `.writeFailed` on an I/O error
+    ///   (the temporary files are deleted).
     public func finish() throws(GGUFError) {
         guard state == .open else { throw .writerClosed(path: path) }
         guard nextTensor == tensors.count else {
