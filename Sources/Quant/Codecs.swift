@@ -82,6 +82,7 @@ public enum QuantError: Error, Equatable, CustomStringConvertible {
     case noTypeFallback(tensor: String, type: GGMLType, columns: Int)
     case badLayer(tensor: String, layers: Int)
     case invalidTensorTypePattern(String)
+    case missingMetadata(key: String)
 
     public var description: String {
         switch self {
@@ -99,6 +100,8 @@ public enum QuantError: Error, Equatable, CustomStringConvertible {
             "tensor \(tensor) has no layer number in [0, \(layers)) after 'blk.'"
         case let .invalidTensorTypePattern(pattern):
             "tensor type pattern '\(pattern)' is not a valid regular expression"
+        case let .missingMetadata(key):
+            "metadata key \(key) is missing or not a positive integer"
         }
     }
 }

@@ -26,6 +26,20 @@ public struct ModelHyperparameters: Sendable, Hashable {
         self.expertCount = expertCount
     }
 
+    /// Reads the hyperparameters through `integer`, which returns a metadata key's value as an `Int`
+    /// (for a per-layer array, its first element), or nil when the key is absent.
+    ///
+    /// - Throws: `QuantError.missingMetadata` when `<arch>.block_count` is absent or not positive
+    ///   (llama.cpp refuses such a model).
+    public init(architecture: String, integer: (_ key: String) -> Int?) throws(QuantError) {
+        let blockCountKey = "\(architecture).block_count"
+        guard let blockCount = integer(blockCountKey), blockCount > 0 else { throw .missingMetadata(key: blockCountKey) }
+        self.init(architecture: architecture, blockCount: blockCount,
+                  headCount: integer("\(architecture).attention.head_count") ?? 0,
+                  headCountKV: integer("\(architecture).attention.head_count_kv"),
+                  expertCount: integer("\(architecture).expert_count") ?? 0)
+    }
+
     /// llama.cpp's `hparams.n_gqa()`: query heads per KV head (layer 0), 0 without KV heads.
     public var groupedQueryFactor: Int {
         let kv = headCountKV ?? headCount

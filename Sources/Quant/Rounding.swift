@@ -28,3 +28,51 @@ public func truncatingToInt32(_ x: Float) -> Int32 {
 public func truncatingToInt8(_ x: Float) -> Int8 {
     Int8(truncatingIfNeeded: truncatingToInt32(x))
 }
+
+/// C's `(int)roundf(x)` as x86-64 executes it: rounds half away from zero, then converts like
+/// ``truncatingToInt32(_:)`` (`Int32.min` for NaN and magnitudes of 2³¹ or more). Never traps.
+///
+/// Computed with integer conversion and one comparison instead of `Float.rounded(_:)`, which lowers to
+/// a libm `roundf` call on baseline x86-64 (no SSE4.1) that modules inlining this code may not link.
+@inlinable @inline(__always)
+public func roundedToInt32(_ x: Float) -> Int32 {
+    guard x.magnitude < 0x1p31 else { return Int32.min }
+    let truncated = Int32(x)
+    // Exact: x and its integer part share their exponent range, so the difference is representable.
+    let fraction = x - Float(truncated)
+    return fraction >= 0.5 ? truncated &+ 1 : fraction <= -0.5 ? truncated &- 1 : truncated
+}
+
+// Fast paths for the quantizers' inner loops. Valid only for |x| < 2²²; there they equal
+// `truncatingToInt32` and `roundedToInt32` exactly, without the trapping (hence unvectorizable)
+// `Int32(_: Float)` conversion. Callers check the range once per block.
+
+/// `(int)x` for |x| < 2²²: truncation toward zero.
+@inlinable @inline(__always)
+func truncatedSmall(_ x: Float) -> Int32 {
+    let a = x.magnitude
+    let nearest = nearestInt(a)
+    let floor = Float(nearest) > a ? nearest &- 1 : nearest
+    return x < 0 ? 0 &- floor : floor
+}
+
+/// `(int)roundf(x)` for |x| < 2²²: rounding half away from zero.
+@inlinable @inline(__always)
+func roundedSmall(_ x: Float) -> Int32 {
+    let a = x.magnitude
+    let nearest = nearestInt(a) // ties to even: a tie rounded down is off by one
+    let away = a - Float(nearest) == 0.5 ? nearest &+ 1 : nearest
+    return x < 0 ? 0 &- away : away
+}
+
+/// Whether all 32 floats at `x` are finite: then a block's quantized values are bounded by its scale.
+@inlinable @inline(__always)
+func allFinite32(_ x: UnsafePointer<Float>) -> Bool {
+    // An all-ones exponent carries into bit 31 when 2⁻¹²⁶'s bit pattern is added: no comparison, so
+    // the loop has no early exit and vectorizes.
+    var special: UInt32 = 0
+    for j in 0..<32 {
+        special |= (x[j].bitPattern & 0x7F80_0000) &+ 0x0080_0000
+    }
+    return special & 0x8000_0000 == 0
+}

@@ -41,6 +41,18 @@ import Testing
         #expect(recipe.fallbackCount == 0)
     }
 
+    @Test func readsHyperparametersFromMetadata() throws {
+        let input = try #require(Self.recipes.inputs["tiny-f32.gguf"])
+        let values = ["llama.block_count": input.blockCount, "llama.attention.head_count": input.headCount,
+                      "llama.attention.head_count_kv": input.headCountKV]
+        let model = try ModelHyperparameters(architecture: input.architecture) { values[$0] }
+        #expect(model == Self.model(input))
+        #expect(model.groupedQueryFactor == 2)
+        #expect(throws: QuantError.missingMetadata(key: "qwen2.block_count")) {
+            try ModelHyperparameters(architecture: "qwen2") { _ in nil }
+        }
+    }
+
     @Test(arguments: fileNames)
     func reproducesTheMetadataKeyOrder(_ fileName: String) throws {
         let file = try #require(Self.recipes.files.first { $0.file == fileName })

@@ -34,22 +34,23 @@ public enum Q4_0: BlockQuantizer {
         for i in 0..<blocks {
             let x = src + i &* 32
             let block = dst + i &* blockBytes
-            var amax: Float = 0
-            var max: Float = 0
-            for j in 0..<32 {
-                let v = x[j]
-                if amax < v.magnitude {
-                    amax = v.magnitude
-                    max = v
-                }
-            }
+            let (amax, max) = absMax32(x)
             let d = max / -8
             let id: Float = d != 0 ? 1 / d : 0
             block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
-            for j in 0..<16 {
-                let q0 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8(x[j] * id + 8.5))))
-                let q1 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8(x[j &+ 16] * id + 8.5))))
-                block.storeBytes(of: q0 | (q1 &<< 4), toByteOffset: 2 &+ j, as: UInt8.self)
+            if allFinite32(x) && (amax * id.magnitude) < 0x1p21 {
+                // |x·id + 8.5| < 2²²: the vectorizable conversion is exact.
+                for j in 0..<16 {
+                    let q0 = UInt8(truncatingIfNeeded: Swift.min(15, truncatedSmall(x[j] * id + 8.5)))
+                    let q1 = UInt8(truncatingIfNeeded: Swift.min(15, truncatedSmall(x[j &+ 16] * id + 8.5)))
+                    block.storeBytes(of: q0 | (q1 &<< 4), toByteOffset: 2 &+ j, as: UInt8.self)
+                }
+            } else {
+                for j in 0..<16 {
+                    let q0 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8(x[j] * id + 8.5))))
+                    let q1 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8(x[j &+ 16] * id + 8.5))))
+                    block.storeBytes(of: q0 | (q1 &<< 4), toByteOffset: 2 &+ j, as: UInt8.self)
+                }
             }
         }
     }

@@ -34,21 +34,24 @@ public enum Q4_1: BlockQuantizer {
         for i in 0..<blocks {
             let x = src + i &* 32
             let block = dst + i &* blockBytes
-            var min = Float.greatestFiniteMagnitude
-            var max = -Float.greatestFiniteMagnitude
-            for j in 0..<32 {
-                let v = x[j]
-                if v < min { min = v }
-                if v > max { max = v }
-            }
+            let (min, max) = minMax32(x)
             let d = (max - min) / 15
             let id: Float = d != 0 ? 1 / d : 0
             block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
             block.storeBytes(of: floatToHalf(min).littleEndian, toByteOffset: 2, as: UInt16.self)
-            for j in 0..<16 {
-                let q0 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8((x[j] - min) * id + 0.5))))
-                let q1 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8((x[j &+ 16] - min) * id + 0.5))))
-                block.storeBytes(of: q0 | (q1 &<< 4), toByteOffset: 4 &+ j, as: UInt8.self)
+            if allFinite32(x) && ((max - min) * id) < 0x1p21 {
+                // 0 ≤ (x − min)·id + 0.5 < 2²²: the vectorizable conversion is exact.
+                for j in 0..<16 {
+                    let q0 = UInt8(truncatingIfNeeded: Swift.min(15, truncatedSmall((x[j] - min) * id + 0.5)))
+                    let q1 = UInt8(truncatingIfNeeded: Swift.min(15, truncatedSmall((x[j &+ 16] - min) * id + 0.5)))
+                    block.storeBytes(of: q0 | (q1 &<< 4), toByteOffset: 4 &+ j, as: UInt8.self)
+                }
+            } else {
+                for j in 0..<16 {
+                    let q0 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8((x[j] - min) * id + 0.5))))
+                    let q1 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8((x[j &+ 16] - min) * id + 0.5))))
+                    block.storeBytes(of: q0 | (q1 &<< 4), toByteOffset: 4 &+ j, as: UInt8.self)
+                }
             }
         }
     }

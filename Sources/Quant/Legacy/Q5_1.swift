@@ -37,24 +37,29 @@ public enum Q5_1: BlockQuantizer {
         for i in 0..<blocks {
             let x = src + i &* 32
             let block = dst + i &* blockBytes
-            var min = Float.greatestFiniteMagnitude
-            var max = -Float.greatestFiniteMagnitude
-            for j in 0..<32 {
-                let v = x[j]
-                if v < min { min = v }
-                if v > max { max = v }
-            }
+            let (min, max) = minMax32(x)
             let d = (max - min) / 31
             let id: Float = d != 0 ? 1 / d : 0
             block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
             block.storeBytes(of: floatToHalf(min).littleEndian, toByteOffset: 2, as: UInt16.self)
             var qh: UInt32 = 0
-            for j in 0..<16 {
-                let q0 = UInt8(bitPattern: truncatingToInt8((x[j] - min) * id + 0.5))
-                let q1 = UInt8(bitPattern: truncatingToInt8((x[j &+ 16] - min) * id + 0.5))
-                block.storeBytes(of: (q0 & 0x0F) | ((q1 & 0x0F) &<< 4), toByteOffset: 8 &+ j, as: UInt8.self)
-                qh |= (UInt32(q0 & 0x10) &>> 4) &<< UInt32(j)
-                qh |= (UInt32(q1 & 0x10) &>> 4) &<< UInt32(j &+ 16)
+            if allFinite32(x) && ((max - min) * id) < 0x1p21 {
+                // 0 ≤ (x − min)·id + 0.5 < 2²²: the vectorizable conversion is exact.
+                for j in 0..<16 {
+                    let q0 = UInt8(truncatingIfNeeded: truncatedSmall((x[j] - min) * id + 0.5))
+                    let q1 = UInt8(truncatingIfNeeded: truncatedSmall((x[j &+ 16] - min) * id + 0.5))
+                    block.storeBytes(of: (q0 & 0x0F) | ((q1 & 0x0F) &<< 4), toByteOffset: 8 &+ j, as: UInt8.self)
+                    qh |= (UInt32(q0 & 0x10) &>> 4) &<< UInt32(j)
+                    qh |= (UInt32(q1 & 0x10) &>> 4) &<< UInt32(j &+ 16)
+                }
+            } else {
+                for j in 0..<16 {
+                    let q0 = UInt8(bitPattern: truncatingToInt8((x[j] - min) * id + 0.5))
+                    let q1 = UInt8(bitPattern: truncatingToInt8((x[j &+ 16] - min) * id + 0.5))
+                    block.storeBytes(of: (q0 & 0x0F) | ((q1 & 0x0F) &<< 4), toByteOffset: 8 &+ j, as: UInt8.self)
+                    qh |= (UInt32(q0 & 0x10) &>> 4) &<< UInt32(j)
+                    qh |= (UInt32(q1 & 0x10) &>> 4) &<< UInt32(j &+ 16)
+                }
             }
             block.storeBytes(of: qh.littleEndian, toByteOffset: 4, as: UInt32.self)
         }

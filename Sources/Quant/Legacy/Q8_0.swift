@@ -37,9 +37,15 @@ public enum Q8_0: BlockQuantizer {
             let d = amax / 127
             let id: Float = d != 0 ? 1 / d : 0
             block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
-            for j in 0..<32 {
-                let q = truncatingToInt8((x[j] * id).rounded(.toNearestOrAwayFromZero))
-                block.storeBytes(of: q, toByteOffset: 2 &+ j, as: Int8.self)
+            if allFinite32(x) && (amax * id) < 0x1p21 {
+                // |x·id| < 2²²: the vectorizable conversion is exact.
+                for j in 0..<32 {
+                    block.storeBytes(of: Int8(truncatingIfNeeded: roundedSmall(x[j] * id)), toByteOffset: 2 &+ j, as: Int8.self)
+                }
+            } else {
+                for j in 0..<32 {
+                    block.storeBytes(of: Int8(truncatingIfNeeded: roundedToInt32(x[j] * id)), toByteOffset: 2 &+ j, as: Int8.self)
+                }
             }
         }
     }
