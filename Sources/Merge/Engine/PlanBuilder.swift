@@ -187,7 +187,7 @@ extension MergePlan {
     /// input were float).
     static func applyRecipe(_ fileType: FileType, to jobs: inout [TensorJob], metadata: Metadata, label: String) throws {
         let tensors = jobs.map { QuantizationRecipe.Tensor(name: $0.name, shape: $0.shape, type: .f32) }
-        let recipe = try QuantizationRecipe(fileType: fileType, model: ModelHyperparameters(metadata: metadata), tensors: tensors)
+        let recipe = try QuantizationRecipe(fileType: fileType, model: try ModelHyperparameters(metadata: metadata), tensors: tensors)
         for index in jobs.indices { jobs[index].outputType = recipe.type(forTensorAt: index) }
     }
 

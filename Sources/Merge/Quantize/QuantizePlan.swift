@@ -2,17 +2,12 @@ import GGUF
 import Quant
 
 extension ModelHyperparameters {
-    /// What llama-quantize reads from a model's metadata: `general.architecture`, `<arch>.block_count`,
-    /// head counts (first element of per-layer arrays) and `<arch>.expert_count`.
-    public init(metadata: Metadata) {
-        let architecture = metadata["general.architecture"]?.string ?? ""
-        func integer(_ key: String) -> Int? {
-            let value = metadata["\(architecture).\(key)"]
-            return value?.int ?? value?.array?.first?.int
+    /// What llama-quantize reads from a model's metadata (`general.architecture`, `<arch>.block_count`,
+    /// head and expert counts; the first element of per-layer arrays).
+    public init(metadata: Metadata) throws(QuantError) {
+        try self.init(architecture: metadata["general.architecture"]?.string ?? "") { key in
+            metadata[key]?.int ?? metadata[key]?.array?.first?.int
         }
-        self.init(architecture: architecture, blockCount: integer("block_count") ?? 0,
-                  headCount: integer("attention.head_count") ?? 0, headCountKV: integer("attention.head_count_kv"),
-                  expertCount: integer("expert_count") ?? 0)
     }
 }
 
@@ -30,7 +25,7 @@ extension MergePlan {
         let recipe: QuantizationRecipe
         do {
             recipe = try QuantizationRecipe(fileType: fileType, options: options,
-                                            model: ModelHyperparameters(metadata: model.metadata), tensors: tensors)
+                                            model: try ModelHyperparameters(metadata: model.metadata), tensors: tensors)
         } catch {
             throw .incompatible("\(input.label): \(error)")
         }

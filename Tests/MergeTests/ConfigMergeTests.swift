@@ -1,0 +1,83 @@
+import Foundation
+import GGUF
+import Merge
+import Quant
+import Testing
+
+/// End to end: every mergekit config of Fixtures/merge runs unchanged (plan → engine → GGUF file)
+/// and matches mergekit's own output for every tensor.
+@Suite struct ConfigMergeTests {
+    /// Runs `config` into a temporary file and returns the output's tensors.
+    static func merge(_ config: String, outputType: OutputType? = nil, threads: Int = 2, seed: UInt64 = 0) throws
+        -> (tensors: [String: (shape: [Int], values: [Float])], model: GGUFModel, plan: MergePlan) {
+        let plan = try MergePlan.build(try MergeConfig.load(path: Fixture.path(config)),
+                                       options: MergeOptions(outputType: outputType, configText: "test"))
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("ggufmerge-\(UUID().uuidString).gguf").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        try MergeEngine(threads: threads, seed: seed).run(plan, to: output)
+        let model = try GGUFModel(path: output)
+        return (try Fixture.tensors(atPath: output), model, plan)
+    }
+
+    /// Deterministic methods: relative L2 error ≤ 1e-5 on every tensor (mergekit computes in float32
+    /// with torch; our summation order differs, which costs a few ulps, nothing more).
+    @Test(arguments: ["linear", "linear-nonorm", "slerp", "slerp-gradient", "nuslerp", "model_stock",
+                      "passthrough-slices", "task_arithmetic", "ties", "ties-gradient", "breadcrumbs_ties"])
+    func matchesMergekit(_ name: String) throws {
+        let (ours, _, _) = try Self.merge("\(name).yml")
+        let expected = try Fixture.f32Tensors("expected-\(name).gguf")
+        #expect(Set(ours.keys) == Set(expected.keys))
+        for (tensor, reference) in expected {
+            let mine = try #require(ours[tensor], "\(name): missing \(tensor)")
+            #expect(mine.shape == reference.shape)
+            let error = MergeHarness.relativeL2(mine.values, reference.values)
+            #expect(error <= 1e-5, "\(name): \(tensor) relative error \(error)")
+        }
+    }
+
+    @Test func outputKeepsProvenanceAndBaseMetadata() throws {
+        let (_, model, plan) = try Self.merge("ties.yml")
+        let metadata = model.metadata
+        #expect(metadata["general.architecture"]?.string == "llama")
+        #expect(metadata["general.base_model.count"]?.int == plan.inputs.count)
+        #expect(plan.inputs.count == 4)
+        let parents = (0 ..< 4).compactMap { metadata["general.base_model.\($0).name"]?.string }
+        #expect(Set(parents) == ["Base", "A", "B", "C"])
+        #expect(metadata["ggufmerge.config"]?.string == "test")
+        let base = try GGUFModel(path: Fixture.path("base.gguf")).metadata
+        #expect(metadata["tokenizer.ggml.tokens"] == base["tokenizer.ggml.tokens"])
+        #expect(metadata["llama.vocab_size"]?.int == 512)
+    }
+
+    @Test func passthroughSlicesRenumberLayers() throws {
+        let (_, model, _) = try Self.merge("passthrough-slices.yml")
+        #expect(model.metadata["llama.block_count"]?.int == 4)
+        #expect(model.tensor(named: "blk.3.attn_k.weight") != nil)
+    }
+
+    /// Quantization-aware output: the merged tensors take llama-quantize's Q8_0 rule (1-D stay F32),
+    /// and the requantized values stay within Q8_0's error of mergekit's result.
+    @Test func quantizedOutputFollowsFileTypeRules() throws {
+        let (ours, model, _) = try Self.merge("ties.yml", outputType: .fileType(.q8_0))
+        for tensor in model.tensors {
+            #expect(tensor.type == (tensor.shape.count == 1 ? .f32 : .q8_0), "\(tensor.name)")
+        }
+        let expected = try Fixture.f32Tensors("expected-ties.gguf")
+        for (tensor, reference) in expected {
+            // Q8_0 keeps 8 bits per weight with a per-32 scale: relative error well under 1 %.
+            #expect(MergeHarness.relativeL2(ours[tensor]!.values, reference.values) < 0.01, "\(tensor)")
+        }
+        #expect(model.metadata["general.file_type"]?.int == Int(FileType.q8_0.rawValue))
+    }
+
+    /// DARE is random: the same seed gives byte-identical tensors at 1 and 2 threads.
+    @Test func dareIsDeterministicAcrossThreadCounts() throws {
+        let one = try Self.merge("dare_ties.yml", threads: 1, seed: 7).tensors
+        let two = try Self.merge("dare_ties.yml", threads: 2, seed: 7).tensors
+        let other = try Self.merge("dare_ties.yml", threads: 2, seed: 8).tensors
+        for (name, tensor) in one {
+            #expect(tensor.values == two[name]!.values, "\(name)")
+        }
+        #expect(one.contains { $0.value.values != other[$0.key]!.values })
+    }
+}
