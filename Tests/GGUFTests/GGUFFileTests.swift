@@ -4,7 +4,7 @@ import Testing
 
 /// Reading files written by gguf-py and llama.cpp, checked against gguf-py's own reading.
 @Suite struct GGUFFileTests {
-    /// gguf-py's reading of all-types.gguf, dumped by scripts/fixtures/gguf.py.
+    /// gguf-py's reading of all-types.gguf, dumped by scripts/fixtures/container.py.
     nonisolated(unsafe) static let oracle: [String: Any] = {
         let data = FileManager.default.contents(atPath: Fixture.path("all-types.json"))!
         return try! JSONSerialization.jsonObject(with: data) as! [String: Any]
