@@ -208,7 +208,8 @@ public enum Sparsify {
                 // ((ranks − min) / (max − min)).clamp(0, 1), then (d − ε) + norm · 2 · ε.
                 let normalized = min(max((Float(r + 1) - 1) / span, 0), 1)
                 let p = low + normalized * 2 * eps
-                if !stream.bernoulli(p, at: rowStart + j) { row[j] = 0 }
+                // `tensor * mask`, without a data-dependent branch.
+                row[j] = row[j] * (stream.bernoulli(p, at: rowStart + j) ? 1 : 0)
             }
             rowStart += m
         }
