@@ -37,9 +37,22 @@ public struct RandomStream: Sendable, Equatable {
     }
 
     /// A uniform float in [0, 1) with 24 random bits (every value a multiple of 2⁻²⁴), at `index`.
+    ///
+    /// Each 64-bit output serves two positions: position `2k` takes bits 40…63 of output `k`,
+    /// position `2k + 1` bits 8…31.
     @inlinable @inline(__always)
     public func uniform(at index: Int) -> Float {
-        Float(UInt32(truncatingIfNeeded: bits(at: index) >> 40)) * 0x1p-24
+        let word = bits(at: index >> 1)
+        let shift: UInt64 = index & 1 == 0 ? 40 : 8
+        return Float(UInt32(truncatingIfNeeded: word &>> shift) & 0xFF_FFFF) * 0x1p-24
+    }
+
+    /// `(uniform(at: 2k), uniform(at: 2k + 1))` from one 64-bit output.
+    @inlinable @inline(__always)
+    public func uniformPair(at k: Int) -> (Float, Float) {
+        let word = bits(at: k)
+        return (Float(UInt32(truncatingIfNeeded: word >> 40) & 0xFF_FFFF) * 0x1p-24,
+                Float(UInt32(truncatingIfNeeded: word >> 8) & 0xFF_FFFF) * 0x1p-24)
     }
 
     /// A Bernoulli(`p`) draw at `index`: true with probability `p` (exactly ⌈p·2²⁴⌉/2²⁴ for p in [0, 1]).

@@ -9,14 +9,22 @@ public enum ConsensusMethod: String, Sendable, Equatable {
 }
 
 /// A sparsified task vector as the combining step sees it: element `j`'s contribution is
-/// `(values[j] · scale) · weight`, the float32 rounding sequence of mergekit's
-/// `rescaled_masked_tensor` followed by `deltas.mul_(weights)`.
+/// `((values[j] · mask) · scale) · weight`, the float32 rounding sequence of mergekit's
+/// `rescaled_masked_tensor` (`tensor * mask`, then `* (before / after)`) followed by
+/// `deltas.mul_(weights)`. The mask is 1 when the value's magnitude lies in `bounds`.
 struct WeightedDelta {
     var values: UnsafeMutablePointer<Float>
+    var bounds: MagnitudeSelection.KeepBounds = .all
     var scale: Float
     var weight: Float
+    /// When set, `values` holds the model itself and the task vector is `values − base`,
+    /// computed on the fly (methods without sparsification never write it out).
+    var base: UnsafeMutablePointer<Float>? = nil
 
-    @inline(__always) func contribution(_ j: Int) -> Float { (values[j] * scale) * weight }
+    @inline(__always) func contribution(_ j: Int) -> Float {
+        let v = values[j]
+        return ((v * bounds.mask(v)) * scale) * weight
+    }
 }
 
 /// The sign election and the agreeing sums over a block of elements.

@@ -24,24 +24,38 @@ public enum MagnitudeSelection {
 
     /// The magnitude key at descending rank `rank` (0 = the largest) of `values`.
     ///
+    /// One histogram pass over the data finds the 11-bit top digit; the keys sharing it are then
+    /// copied out (when they are at most a quarter of the data) so the two remaining digits cost
+    /// little; otherwise (e.g. the rank falls among many zeros) the data is filtered in place.
+    ///
     /// - Precondition: `0 <= rank < values.count`.
-    public static func select(_ values: UnsafeBufferPointer<Float>, descendingRank rank: Int) -> OrderStatistic {
+    /// `topDigits`, when given, is `topDigitHistogram(values)` computed earlier (e.g. fused with
+    /// the pass that wrote the values), and saves the first pass.
+    public static func select(_ values: UnsafeBufferPointer<Float>, descendingRank rank: Int,
+                              topDigits: [Int]? = nil) -> OrderStatistic {
         precondition(rank >= 0 && rank < values.count, "rank out of range")
+        precondition(topDigits == nil || topDigits!.count == 1 << 11, "not a top-digit histogram")
         return values.withMemoryRebound(to: UInt32.self) { bits in
-            // (digit shift, digit width) per level; the prefix is the key's bits above the digit.
-            let levels: [(shift: UInt32, width: UInt32)] = [(20, 11), (10, 10), (0, 10)]
             var prefix: UInt32 = 0
             var remaining = rank
             var above = 0
             var equal = 0
             var histogram = [Int](repeating: 0, count: 1 << 11)
-            for (index, level) in levels.enumerated() {
-                let bins = 1 << Int(level.width)
-                let prefixShift = level.shift + level.width
+            var candidates: UnsafeMutableBufferPointer<UInt32>? = nil
+            defer { candidates?.deallocate() }
+            // (digit shift, digit width) per level; the prefix is the key's bits above the digit.
+            for (level, (shift, width)) in [(UInt32(20), UInt32(11)), (10, 10), (0, 10)].enumerated() {
+                let bins = 1 << Int(width)
+                let source = candidates.map { UnsafeBufferPointer($0) } ?? bits
+                if level == 0, let topDigits {
+                    histogram = topDigits
+                }
                 histogram.withUnsafeMutableBufferPointer { counts in
-                    Self.histogram(bits, digitShift: level.shift, digitMask: UInt32(bins - 1),
-                                   prefixShift: prefixShift, prefix: prefix, filtered: index > 0,
-                                   into: counts)
+                    if level > 0 || topDigits == nil {
+                        Self.histogram(source, digitShift: shift, digitMask: UInt32(bins - 1),
+                                       prefixShift: shift + width, prefix: prefix, filtered: level > 0,
+                                       into: counts)
+                    }
                     // Walk the bins from the largest digit down to the one holding `remaining`.
                     var bin = bins - 1
                     while remaining >= counts[bin] {
@@ -49,12 +63,79 @@ public enum MagnitudeSelection {
                         above += counts[bin]
                         bin -= 1
                     }
-                    prefix = prefix << level.width | UInt32(bin)
+                    prefix = prefix << width | UInt32(bin)
                     equal = counts[bin]
+                }
+                if level == 0 && equal <= bits.count / 4 {
+                    candidates = Self.compact(bits, prefix: prefix, prefixShift: shift, count: equal)
                 }
             }
             return OrderStatistic(key: prefix, countAbove: above, countEqual: equal)
         }
+    }
+
+    /// The histogram of every key's top 11-bit digit (`key >> 20`): the first level of `select`.
+    public static func topDigitHistogram(_ values: UnsafeBufferPointer<Float>) -> [Int] {
+        var counts = [Int](repeating: 0, count: 1 << 11)
+        values.withMemoryRebound(to: UInt32.self) { bits in
+            counts.withUnsafeMutableBufferPointer { counts in
+                histogram(bits, digitShift: 20, digitMask: 0x7FF, prefixShift: 31, prefix: 0, filtered: false,
+                          into: counts)
+            }
+        }
+        return counts
+    }
+
+    /// `x[j] = x[j] − base[j]` (float32) for every element, returning the differences'
+    /// `topDigitHistogram` from the same pass.
+    public static func subtract(_ base: UnsafeBufferPointer<Float>, from x: UnsafeMutableBufferPointer<Float>) -> [Int] {
+        precondition(base.count == x.count, "count mismatch")
+        var totals = [Int](repeating: 0, count: 1 << 11)
+        guard let b = base.baseAddress, let d = x.baseAddress else { return totals }
+        let bins = 1 << 11
+        let local = UnsafeMutablePointer<UInt32>.allocate(capacity: 4 * bins)
+        defer { local.deallocate() }
+        @inline(__always) func digit(_ v: Float) -> Int { Int(truncatingIfNeeded: key(v) &>> 20) }
+        var chunkStart = 0
+        while chunkStart < x.count {
+            let chunkEnd = min(x.count, chunkStart + (1 << 30))
+            local.initialize(repeating: 0, count: 4 * bins)
+            let h0 = local, h1 = local + bins, h2 = local + 2 * bins, h3 = local + 3 * bins
+            var i = chunkStart
+            while i &+ 4 <= chunkEnd {
+                let v0 = d[i] - b[i], v1 = d[i &+ 1] - b[i &+ 1]
+                let v2 = d[i &+ 2] - b[i &+ 2], v3 = d[i &+ 3] - b[i &+ 3]
+                d[i] = v0; d[i &+ 1] = v1; d[i &+ 2] = v2; d[i &+ 3] = v3
+                h0[digit(v0)] &+= 1; h1[digit(v1)] &+= 1; h2[digit(v2)] &+= 1; h3[digit(v3)] &+= 1
+                i &+= 4
+            }
+            while i < chunkEnd {
+                let v = d[i] - b[i]
+                d[i] = v
+                h0[digit(v)] &+= 1
+                i &+= 1
+            }
+            for bin in 0 ..< bins {
+                totals[bin] += Int(h0[bin]) + Int(h1[bin]) + Int(h2[bin]) + Int(h3[bin])
+            }
+            chunkStart = chunkEnd
+        }
+        return totals
+    }
+
+    /// The keys (sign cleared) whose bits above `prefixShift` equal `prefix`; there are `count`.
+    static func compact(_ bits: UnsafeBufferPointer<UInt32>, prefix: UInt32, prefixShift: UInt32,
+                        count: Int) -> UnsafeMutableBufferPointer<UInt32> {
+        // One spare slot: the branch-free loop writes every key and advances only on a match.
+        let storage = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: count + 1)
+        let out = storage.baseAddress!
+        var found = 0
+        for word in bits {
+            let key = word & 0x7FFF_FFFF
+            out[found] = key
+            found &+= key &>> prefixShift == prefix ? 1 : 0
+        }
+        return UnsafeMutableBufferPointer(rebasing: storage[0 ..< count])
     }
 
     /// Counts, for every key whose bits above `prefixShift` equal `prefix` (every key when not
@@ -78,24 +159,40 @@ public enum MagnitudeSelection {
             local.initialize(repeating: 0, count: 4 * stride)
             let h0 = local, h1 = local + stride, h2 = local + 2 * stride, h3 = local + 3 * stride
             let rejected = Int(bins)
-            @inline(__always) func slot(_ word: UInt32) -> Int {
-                let key = word & 0x7FFF_FFFF
-                let digit = Int((key >> digitShift) & digitMask)
-                if !filtered { return digit }
+            // Masking shifts (`&>>`): every shift here is below 32, and Swift's checked `>>` would
+            // branch on the amount inside the loop.
+            @inline(__always) func digit(_ word: UInt32) -> Int {
+                Int(truncatingIfNeeded: ((word & 0x7FFF_FFFF) &>> digitShift) & digitMask)
+            }
+            @inline(__always) func filteredSlot(_ word: UInt32) -> Int {
                 // prefixShift can be 31: the prefix of a 31-bit key is then 0.
-                return (key >> prefixShift) == prefix ? digit : rejected
+                (word & 0x7FFF_FFFF) &>> prefixShift == prefix ? digit(word) : rejected
             }
             var i = chunkStart
-            while i &+ 4 <= chunkEnd {
-                h0[slot(base[i])] &+= 1
-                h1[slot(base[i &+ 1])] &+= 1
-                h2[slot(base[i &+ 2])] &+= 1
-                h3[slot(base[i &+ 3])] &+= 1
-                i &+= 4
-            }
-            while i < chunkEnd {
-                h0[slot(base[i])] &+= 1
-                i &+= 1
+            if filtered {
+                while i &+ 4 <= chunkEnd {
+                    h0[filteredSlot(base[i])] &+= 1
+                    h1[filteredSlot(base[i &+ 1])] &+= 1
+                    h2[filteredSlot(base[i &+ 2])] &+= 1
+                    h3[filteredSlot(base[i &+ 3])] &+= 1
+                    i &+= 4
+                }
+                while i < chunkEnd {
+                    h0[filteredSlot(base[i])] &+= 1
+                    i &+= 1
+                }
+            } else {
+                while i &+ 4 <= chunkEnd {
+                    h0[digit(base[i])] &+= 1
+                    h1[digit(base[i &+ 1])] &+= 1
+                    h2[digit(base[i &+ 2])] &+= 1
+                    h3[digit(base[i &+ 3])] &+= 1
+                    i &+= 4
+                }
+                while i < chunkEnd {
+                    h0[digit(base[i])] &+= 1
+                    i &+= 1
+                }
             }
             for bin in 0 ..< bins {
                 counts[bin] += Int(h0[bin]) + Int(h1[bin]) + Int(h2[bin]) + Int(h3[bin])
@@ -104,18 +201,49 @@ public enum MagnitudeSelection {
         }
     }
 
+    /// An inclusive range of magnitude keys: the elements a rank range keeps.
+    public struct KeepBounds: Sendable, Equatable {
+        public var lower: UInt32
+        public var upper: UInt32
+
+        public static let all = KeepBounds(lower: 0, upper: .max)
+        public static let none = KeepBounds(lower: 1, upper: 0)
+
+        /// 1 if an element with this key is kept, else 0 (a multiplicative mask, as mergekit's).
+        @inlinable @inline(__always)
+        public func mask(_ x: Float) -> Float {
+            let k = MagnitudeSelection.key(x)
+            return k >= lower && k <= upper ? 1 : 0
+        }
+    }
+
     /// Keeps the elements whose descending magnitude rank lies in `ranks` and sets the others to
     /// zero, in place. Equal magnitudes are ranked in index order.
     ///
     /// `keepDescendingRanks(x, 0 ..< k)` is mergekit's `magnitude` mask (top k by |x|).
-    public static func keepDescendingRanks(_ values: UnsafeMutableBufferPointer<Float>, _ ranks: Range<Int>) {
+    public static func keepDescendingRanks(_ values: UnsafeMutableBufferPointer<Float>, _ ranks: Range<Int>,
+                                           topDigits: [Int]? = nil) {
+        let bounds = keepBounds(values, ranks, topDigits: topDigits)
+        if bounds == .all { return }
+        guard let x = values.baseAddress else { return }
+        for i in 0 ..< values.count {
+            let v = x[i]
+            x[i] = bounds.mask(v) == 1 ? v : 0
+        }
+    }
+
+    /// The key range that keeps exactly the elements of descending rank in `ranks`.
+    ///
+    /// When a rank boundary splits a run of equal non-zero magnitudes, the tied elements outside
+    /// `ranks` are set to zero here (a rare, separate pass), so that the returned key range is
+    /// exact; other elements are not modified. Zeros tied with zeros are left alone: keeping or
+    /// dropping them gives the same values.
+    public static func keepBounds(_ values: UnsafeMutableBufferPointer<Float>, _ ranks: Range<Int>,
+                                  topDigits: [Int]? = nil) -> KeepBounds {
         let n = values.count
         let ranks = ranks.clamped(to: 0 ..< n)
-        if ranks.isEmpty {
-            values.update(repeating: 0)
-            return
-        }
-        if ranks == 0 ..< n { return }
+        if ranks.isEmpty { return .none }
+        if ranks == 0 ..< n { return .all }
         let readOnly = UnsafeBufferPointer(values)
 
         // Upper bound: the element at rank `lower` is the largest kept. Ties with it that rank
@@ -123,7 +251,7 @@ public enum MagnitudeSelection {
         var upperKey = UInt32.max
         var upperTie: (key: UInt32, drop: Int)? = nil
         if ranks.lowerBound > 0 {
-            let top = select(readOnly, descendingRank: ranks.lowerBound)
+            let top = select(readOnly, descendingRank: ranks.lowerBound, topDigits: topDigits)
             let drop = ranks.lowerBound - top.countAbove
             if drop == 0 {
                 upperKey = top.key
@@ -131,7 +259,6 @@ public enum MagnitudeSelection {
                 upperKey = top.key == 0 ? 0 : top.key - 1
             } else {
                 upperKey = top.key
-                // Zeros tied with zeros: dropping or keeping them gives the same values.
                 if top.key != 0 { upperTie = (top.key, drop) }
             }
         }
@@ -139,16 +266,15 @@ public enum MagnitudeSelection {
         var lowerKey: UInt32 = 0
         var lowerTie: (key: UInt32, keep: Int)? = nil
         if ranks.upperBound < n {
-            let bottom = select(readOnly, descendingRank: ranks.upperBound - 1)
+            let bottom = select(readOnly, descendingRank: ranks.upperBound - 1, topDigits: topDigits)
             lowerKey = bottom.key
             let keep = ranks.upperBound - bottom.countAbove
             if keep < bottom.countEqual && bottom.key != 0 { lowerTie = (bottom.key, keep) }
         }
 
-        guard let x = values.baseAddress else { return }
-        if upperTie != nil || lowerTie != nil {
-            // Rare: a partial tie at a boundary. Zero the tied elements that fall outside `ranks`
-            // (their key becomes 0, so the main pass keeps them at zero or drops them: same value).
+        if upperTie != nil || lowerTie != nil, let x = values.baseAddress {
+            // Zero the tied elements that fall outside `ranks` (their key becomes 0, which the
+            // bounds then keep as zero or drop: the same value either way).
             let upperTieKey = upperTie?.key ?? UInt32.max, drop = upperTie?.drop ?? 0
             let lowerTieKey = lowerTie?.key ?? UInt32.max, keep = lowerTie?.keep ?? Int.max
             var seenUpper = 0, seenLower = 0
@@ -166,10 +292,43 @@ public enum MagnitudeSelection {
                 if zero { x[i] = 0 }
             }
         }
-        for i in 0 ..< n {
-            let v = x[i]
-            let k = key(v)
-            x[i] = (k <= upperKey && k >= lowerKey) ? v : 0
+        return KeepBounds(lower: lowerKey, upper: upperKey)
+    }
+
+    /// Sorts `count` elements of `row` by ascending magnitude, ties in index order (a stable LSD
+    /// radix sort over the 31-bit key, 8 bits a pass, passes with a single digit skipped).
+    ///
+    /// On return `pairs[r] & 0xFFFF_FFFF` is the index of the element of ascending rank `r` and
+    /// `pairs[r] >> 32` its key. `pairs` and `scratch` must hold `count` elements each;
+    /// `count` must be below 2³².
+    public static func sortAscending(_ row: UnsafePointer<Float>, count: Int,
+                                     pairs: UnsafeMutablePointer<UInt64>, scratch: UnsafeMutablePointer<UInt64>) {
+        for j in 0 ..< count {
+            pairs[j] = UInt64(key(row[j])) << 32 | UInt64(truncatingIfNeeded: j)
         }
+        var source = pairs, destination = scratch
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { histogram in
+            let counts = histogram.baseAddress!
+            for shift in stride(from: UInt64(32), to: 64, by: 8) {
+                for bin in 0 ..< 256 { counts[bin] = 0 }
+                for j in 0 ..< count { counts[Int(truncatingIfNeeded: (source[j] &>> shift) & 0xFF)] &+= 1 }
+                // Every element has the same digit: this pass would not move anything.
+                if counts[Int(truncatingIfNeeded: (source[0] &>> shift) & 0xFF)] == count { continue }
+                var offset = 0
+                for bin in 0 ..< 256 {
+                    let c = counts[bin]
+                    counts[bin] = offset
+                    offset &+= c
+                }
+                for j in 0 ..< count {
+                    let value = source[j]
+                    let bin = Int(truncatingIfNeeded: (value &>> shift) & 0xFF)
+                    destination[counts[bin]] = value
+                    counts[bin] &+= 1
+                }
+                swap(&source, &destination)
+            }
+        }
+        if source != pairs { pairs.update(from: source, count: count) }
     }
 }

@@ -46,47 +46,76 @@ public enum SparsifyFailure: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// mergekit's `sparsify` on a task vector held in a buffer, in place.
+/// A sparsified task vector: the values left in the buffer, a key range still to apply to them
+/// (for the magnitude methods without rescale, whose mask is applied while combining to save a
+/// pass over memory), and the L1 rescale factor.
+public struct SparsifiedDelta: Sendable, Equatable {
+    /// Elements whose magnitude key lies outside these bounds are dropped (multiplied by 0).
+    public var bounds: MagnitudeSelection.KeepBounds
+    /// `before / after` as float32 (1 when not rescaling), multiplied in where mergekit does:
+    /// `(masked · scale) · weight`.
+    public var scale: Float
+}
+
+/// mergekit's `sparsify` (`mergekit/sparsify.py`) on a task vector held in a buffer, in place.
 ///
-/// Every function leaves the *masked* task vector in `delta` and returns the L1 rescale factor
-/// (`before / after` as float32, or 1 when not rescaling), which the caller multiplies in
+/// The single-method functions leave the *masked* task vector in `delta` and return the L1 rescale
+/// factor (`before / after` as float32, or 1 when not rescaling), which the caller multiplies in
 /// exactly where mergekit does (`masked * (before / after)`, before the weight), so the float
 /// rounding sequence is mergekit's: `(masked · scale) · weight`.
 public enum Sparsify {
     /// Applies `method` to `delta` (row length `rowLength`, used by DELLA only), drawing random
     /// numbers from `stream` (element `i` uses position `i`).
+    ///
+    /// For `magnitude` and `magnitude_outliers` without rescale the mask is *not* applied: the
+    /// result's `bounds` say which elements survive. `topDigits`, when given, must be
+    /// `MagnitudeSelection.topDigitHistogram(delta)`.
     public static func apply(_ method: SparsificationMethod, to delta: UnsafeMutableBufferPointer<Float>,
-                             rowLength: Int, options: SparsifyOptions,
-                             stream: RandomStream) throws(SparsifyFailure) -> Float {
+                             rowLength: Int, options: SparsifyOptions, stream: RandomStream,
+                             topDigits: [Int]? = nil) throws(SparsifyFailure) -> SparsifiedDelta {
         guard options.density.isFinite else { throw .notFinite("density") }
+        let n = delta.count
+        let ranks: Range<Int>
         switch method {
         case .magnitude:
-            return magnitude(delta, density: options.density, rescale: options.rescale)
-        case .random:
-            return try bernoulli(delta, density: options.density, rescale: options.rescale, stream: stream)
+            ranks = magnitudeRanks(count: n, density: options.density)
         case .magnitudeOutliers:
             guard options.gamma.isFinite else { throw .notFinite("gamma") }
-            return magnitudeOutliers(delta, density: options.density, gamma: options.gamma, rescale: options.rescale)
+            ranks = outlierRanks(count: n, density: options.density, gamma: options.gamma)
+        case .random:
+            let scale = try bernoulli(delta, density: options.density, rescale: options.rescale, stream: stream)
+            return SparsifiedDelta(bounds: .all, scale: scale)
         case .dellaMagprune:
             guard options.epsilon.isFinite else { throw .notFinite("epsilon") }
-            return try dellaMagprune(delta, rowLength: rowLength, density: options.density,
-                                     epsilon: options.epsilon, rescale: options.rescale, stream: stream)
+            let scale = try dellaMagprune(delta, rowLength: rowLength, density: options.density,
+                                          epsilon: options.epsilon, rescale: options.rescale, stream: stream)
+            return SparsifiedDelta(bounds: .all, scale: scale)
         }
+        // Both magnitude methods return the tensor untouched (no rescale) for density ≥ 1.
+        if options.density >= 1 { return SparsifiedDelta(bounds: .all, scale: 1) }
+        if !options.rescale {
+            return SparsifiedDelta(bounds: MagnitudeSelection.keepBounds(delta, ranks, topDigits: topDigits), scale: 1)
+        }
+        let before = l1Norm(delta)
+        MagnitudeSelection.keepDescendingRanks(delta, ranks, topDigits: topDigits)
+        return SparsifiedDelta(bounds: .all, scale: rescaleFactor(before: before, after: l1Norm(delta)))
     }
 
     /// mergekit's `magnitude`: keeps the `k = max(1, int(density · n))` largest magnitudes;
     /// density ≥ 1 keeps everything (and does not rescale), density ≤ 0 zeroes the tensor.
     public static func magnitude(_ delta: UnsafeMutableBufferPointer<Float>, density: Double, rescale: Bool) -> Float {
-        let n = delta.count
         if density >= 1 { return 1 }
-        if density <= 0 || n == 0 {
-            delta.update(repeating: 0)
-            return 1
-        }
-        let k = max(1, truncatedCount(density * Double(n), limit: n))
         let before = rescale ? l1Norm(delta) : 0
-        MagnitudeSelection.keepDescendingRanks(delta, 0 ..< k)
+        MagnitudeSelection.keepDescendingRanks(delta, magnitudeRanks(count: delta.count, density: density))
         return rescale ? rescaleFactor(before: before, after: l1Norm(delta)) : 1
+    }
+
+    /// The descending ranks `magnitude` keeps: `0 ..< max(1, int(density · n))`, all for
+    /// density ≥ 1, none for density ≤ 0.
+    static func magnitudeRanks(count n: Int, density: Double) -> Range<Int> {
+        if density >= 1 { return 0 ..< n }
+        if density <= 0 || n == 0 { return 0 ..< 0 }
+        return 0 ..< max(1, truncatedCount(density * Double(n), limit: n))
     }
 
     /// mergekit's `magnitude_outliers` (Model Breadcrumbs): of the elements sorted by ascending
@@ -95,17 +124,22 @@ public enum Sparsify {
     /// exceed 1 fewer outliers are removed). density ≥ 1 keeps everything.
     public static func magnitudeOutliers(_ delta: UnsafeMutableBufferPointer<Float>, density: Double,
                                          gamma: Double, rescale: Bool) -> Float {
-        let n = delta.count
         if density >= 1 { return 1 }
+        let before = rescale ? l1Norm(delta) : 0
+        MagnitudeSelection.keepDescendingRanks(delta, outlierRanks(count: delta.count, density: density, gamma: gamma))
+        return rescale ? rescaleFactor(before: before, after: l1Norm(delta)) : 1
+    }
+
+    /// The descending ranks `magnitude_outliers` keeps.
+    static func outlierRanks(count n: Int, density: Double, gamma: Double) -> Range<Int> {
+        if density >= 1 { return 0 ..< n }
         let target = truncatedCount(density * Double(n), limit: n)
         let top = truncatedCount(gamma * Double(n), limit: n)
         let bottom = max(0, n - target - top)
         // Python slice `indices[bottom : bottom + target]` of the ascending order.
         let ascendingStart = min(bottom, n)
         let ascendingEnd = max(ascendingStart, min(bottom + target, n))
-        let before = rescale ? l1Norm(delta) : 0
-        MagnitudeSelection.keepDescendingRanks(delta, (n - ascendingEnd) ..< (n - ascendingStart))
-        return rescale ? rescaleFactor(before: before, after: l1Norm(delta)) : 1
+        return (n - ascendingEnd) ..< (n - ascendingStart)
     }
 
     /// mergekit's `bernoulli` (DARE): keeps each element independently with probability `density`
@@ -118,10 +152,21 @@ public enum Sparsify {
         let p = Float(density)
         let before = rescale ? l1Norm(delta) : 0
         guard let x = delta.baseAddress else { return 1 }
-        for i in 0 ..< delta.count {
-            let keep = stream.bernoulli(p, at: i)
-            x[i] = keep ? x[i] : 0
+        let n = delta.count
+        // `uniform < p` on the 24-bit integers behind the uniforms (exact: p·2²⁴ is exact in
+        // double), applied as a bit mask so the loop has no data-dependent branch.
+        let threshold = UInt32(min((Double(p) * 0x1p24).rounded(.up), 0x1p24))
+        @inline(__always) func masked(_ v: Float, _ draw: UInt32) -> Float {
+            Float(bitPattern: v.bitPattern & (draw < threshold ? UInt32.max : 0))
         }
+        var i = 0
+        while i &+ 2 <= n {
+            let word = stream.bits(at: i &>> 1)
+            x[i] = masked(x[i], UInt32(truncatingIfNeeded: word &>> 40) & 0xFF_FFFF)
+            x[i &+ 1] = masked(x[i &+ 1], UInt32(truncatingIfNeeded: word &>> 8) & 0xFF_FFFF)
+            i &+= 2
+        }
+        if i < n, !stream.bernoulli(p, at: i) { x[i] = 0 }
         return rescale ? rescaleFactor(before: before, after: l1Norm(delta)) : 1
     }
 
@@ -152,21 +197,19 @@ public enum Sparsify {
         let eps = Float(epsilon)
         let span = Float(m) - 1
         // Sort (key, index) pairs per row: the rank is the position in that order.
-        var pairs = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: m)
+        let pairs = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * m)
         defer { pairs.deallocate() }
         var rowStart = 0
         while rowStart < n {
             let row = x + rowStart
-            for j in 0 ..< m {
-                pairs[j] = UInt64(MagnitudeSelection.key(row[j])) << 32 | UInt64(j)
-            }
-            pairs.sort()
+            MagnitudeSelection.sortAscending(row, count: m, pairs: pairs, scratch: pairs + m)
             for r in 0 ..< m {
                 let j = Int(truncatingIfNeeded: pairs[r] & 0xFFFF_FFFF)
                 // ((ranks − min) / (max − min)).clamp(0, 1), then (d − ε) + norm · 2 · ε.
                 let normalized = min(max((Float(r + 1) - 1) / span, 0), 1)
                 let p = low + normalized * 2 * eps
-                if !stream.bernoulli(p, at: rowStart + j) { row[j] = 0 }
+                // `tensor * mask`, without a data-dependent branch.
+                row[j] = row[j] * (stream.bernoulli(p, at: rowStart + j) ? 1 : 0)
             }
             rowStart += m
         }

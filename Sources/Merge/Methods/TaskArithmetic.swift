@@ -79,30 +79,48 @@ public struct GeneralizedTaskArithmetic: MergeMethod {
         }
         if n == 0 { return }
 
+        // Without sparsification or election, the task vectors are only summed: compute them on
+        // the fly instead of writing them out.
+        let onTheFly = sparsification == nil && consensus == nil
         var deltas: [WeightedDelta] = []
         deltas.reserveCapacity(others.count)
         for index in others {
             let delta = input.tensors[index]
-            TaskVectors.subtract(base, from: delta)
-            var scale: Float = 1
             let parameters = input.modelParameters[index]
-            if let sparsification {
-                let options = SparsifyOptions(
-                    density: parameters.number("density"), gamma: parameters.number("gamma"),
-                    epsilon: parameters.number("epsilon"), rescale: input.parameters.bool("rescale"))
-                do {
-                    scale = try Sparsify.apply(sparsification, to: delta, rowLength: input.rowLength,
-                                               options: options,
-                                               stream: RandomStream(seed: input.seed, stream: index))
-                } catch {
-                    throw .invalidInputs(method: name, tensor: input.name, reason: "input \(index): \(error)")
-                }
-            }
             let weight = parameters.number("weight")
             guard weight.isFinite else {
                 throw .invalidInputs(method: name, tensor: input.name, reason: "input \(index): weight is not finite")
             }
-            deltas.append(WeightedDelta(values: delta.baseAddress!, scale: scale, weight: Float(weight)))
+            if onTheFly {
+                deltas.append(WeightedDelta(values: delta.baseAddress!, scale: 1, weight: Float(weight),
+                                            base: base.baseAddress!))
+                continue
+            }
+            var sparse = SparsifiedDelta(bounds: .all, scale: 1)
+            if let sparsification {
+                let options = SparsifyOptions(
+                    density: parameters.number("density"), gamma: parameters.number("gamma"),
+                    epsilon: parameters.number("epsilon"), rescale: input.parameters.bool("rescale"))
+                // The magnitude methods rank |delta|: histogram its top digits while subtracting.
+                var topDigits: [Int]? = nil
+                if (sparsification == .magnitude || sparsification == .magnitudeOutliers) && options.density < 1 {
+                    topDigits = MagnitudeSelection.subtract(UnsafeBufferPointer(base), from: delta)
+                } else {
+                    TaskVectors.subtract(base, from: delta)
+                }
+                do {
+                    sparse = try Sparsify.apply(sparsification, to: delta, rowLength: input.rowLength,
+                                                options: options,
+                                                stream: RandomStream(seed: input.seed, stream: index),
+                                                topDigits: topDigits)
+                } catch {
+                    throw .invalidInputs(method: name, tensor: input.name, reason: "input \(index): \(error)")
+                }
+            } else {
+                TaskVectors.subtract(base, from: delta)
+            }
+            deltas.append(WeightedDelta(values: delta.baseAddress!, bounds: sparse.bounds, scale: sparse.scale,
+                                        weight: Float(weight)))
         }
 
         let normalize = input.parameters.bool("normalize")
@@ -122,15 +140,13 @@ public struct GeneralizedTaskArithmetic: MergeMethod {
                     Consensus.elect(consensus, deltas, start: start, count: count, into: majority)
                     Consensus.sumAgreeing(deltas, start: start, count: count, majority: majority,
                                           mixed: mixed, divisor: divisor)
-                    for j in 0 ..< count {
-                        var m = mixed[j]
-                        if normalize {
+                    if normalize {
+                        for j in 0 ..< count {
                             let d = divisor[j]
-                            m = m / (d == 0 ? 1 : d)
+                            mixed[j] = mixed[j] / (d == 0 ? 1 : d)
                         }
-                        if scaleByLambda { m = m * lambdaFloat }
-                        mixed[j] = b[start &+ j] + m
                     }
+                    Self.finish(mixed, base: b + start, count: count, lambda: scaleByLambda ? lambdaFloat : nil)
                     start += count
                 }
             }
@@ -139,21 +155,41 @@ public struct GeneralizedTaskArithmetic: MergeMethod {
             var divisor: Float = 0
             for delta in deltas { divisor += delta.weight }
             if abs(divisor) < Float(1e-8) { divisor = 1 }
-            for j in 0 ..< n { out[j] = 0 }
-            for delta in deltas {
-                for j in 0 ..< n { out[j] += delta.contribution(j) }
-            }
-            for j in 0 ..< n {
-                var m = out[j]
-                if normalize { m = m / divisor }
-                if scaleByLambda { m = m * lambdaFloat }
-                out[j] = b[j] + m
+            var start = 0
+            while start < n {
+                let count = min(Self.blockSize, n - start)
+                let mixed = out + start
+                for j in 0 ..< count { mixed[j] = 0 }
+                for delta in deltas {
+                    let w = delta.weight
+                    if let base = delta.base {
+                        let x = delta.values + start, b = base + start
+                        for j in 0 ..< count { mixed[j] += (x[j] - b[j]) * w }
+                    } else {
+                        for j in 0 ..< count { mixed[j] += delta.contribution(start &+ j) }
+                    }
+                }
+                if normalize {
+                    for j in 0 ..< count { mixed[j] = mixed[j] / divisor }
+                }
+                Self.finish(mixed, base: b + start, count: count, lambda: scaleByLambda ? lambdaFloat : nil)
+                start += count
             }
         }
     }
 }
 
 extension GeneralizedTaskArithmetic {
+    /// `mixed *= lambda` (when given), then `mixed = base + mixed`, as separate float32 steps.
+    @inline(__always)
+    static func finish(_ mixed: UnsafeMutablePointer<Float>, base: UnsafeMutablePointer<Float>, count: Int,
+                       lambda: Float?) {
+        if let lambda {
+            for j in 0 ..< count { mixed[j] = mixed[j] * lambda }
+        }
+        for j in 0 ..< count { mixed[j] = base[j] + mixed[j] }
+    }
+
     /// `task_arithmetic`: the weighted sum of task vectors (Ilharco et al., arXiv:2212.04089).
     public static let taskArithmetic = GeneralizedTaskArithmetic(
         name: "task_arithmetic", consensus: nil, sparsification: nil, defaultNormalize: false, defaultRescale: false)
