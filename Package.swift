@@ -15,8 +15,9 @@ let package = Package(
         .target(name: "Merge", dependencies: ["GGUF", "Quant"]),
         .executableTarget(name: "ggufmerge", dependencies: ["GGUF", "Quant", "Merge"]),
         .executableTarget(name: "ggufmerge-bench", dependencies: ["GGUF", "Quant", "Merge"]),
-        .testTarget(name: "GGUFTests", dependencies: ["GGUF"], resources: []),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(name: "QuantTests", dependencies: ["GGUF", "Quant"]),
         .testTarget(name: "MergeTests", dependencies: ["GGUF", "Quant", "Merge"]),
+        .testTarget(name: "CLITests", dependencies: ["ggufmerge", "GGUF"]),
     ]
 )

@@ -1,0 +1,138 @@
+import Foundation
+import GGUF
+import Testing
+
+/// The `ggufmerge` binary as a user runs it: exit codes, one-line errors, nothing left behind.
+@Suite struct CLITests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let merge = root.appendingPathComponent("Fixtures/merge").path
+
+    /// The binary next to the test bundle (SwiftPM builds the executable the test target depends on).
+    static var tool: String {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [directory, directory.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("ggufmerge").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return root.appendingPathComponent(".build/debug/ggufmerge").path
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], in directory: String? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ggufmerge-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Writes `yaml` as a config beside copies of nothing: model paths point into Fixtures/merge.
+    static func config(_ yaml: String, in directory: String) throws -> String {
+        let path = directory + "/config.yml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func helpAndUsage() throws {
+        let help = try Self.run(["--help"])
+        #expect(help.status == 0 && help.stdout.contains("USAGE:") && help.stdout.contains("merge"))
+        let mergeHelp = try Self.run(["merge", "--help"])
+        #expect(mergeHelp.status == 0 && mergeHelp.stdout.contains("--outtype"))
+        let unknown = try Self.run(["frobnicate"])
+        #expect(unknown.status == 2 && unknown.stderr.hasPrefix("Error: unknown command 'frobnicate'"))
+        let badOption = try Self.run(["inspect", "--bogus", "x.gguf"])
+        #expect(badOption.status == 2 && badOption.stderr.contains("unknown option '--bogus'"))
+    }
+
+    @Test func inspectJSONDescribesTheFile() throws {
+        let result = try Self.run(["inspect", "--json", Self.merge + "/a.gguf"])
+        #expect(result.status == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(json["version"] as? Int == 3)
+        let metadata = try #require(json["metadata"] as? [String: Any])
+        #expect(metadata["general.architecture"] as? String == "llama")
+        let tensors = try #require(json["tensors"] as? [[String: Any]])
+        let model = try GGUFModel(path: Self.merge + "/a.gguf")
+        #expect(tensors.map { $0["name"] as? String } == model.tensors.map(\.name))
+        #expect(tensors.first?["type"] as? String == "F32")
+    }
+
+    /// Each bad input: exit code, a one-line message naming the file and the problem, no output.
+    @Test(arguments: [
+        ("models:\n  - model: a.gguf\n    parameters: {weight: 1\nmerge_method: linear\n", 2, "config.yml:3"),
+        ("models:\n  - model: \(merge)/a.gguf\nmerge_method: frankenmerge\n", 2, "unknown merge_method 'frankenmerge'"),
+        ("models:\n  - model: missing.gguf\n    parameters: {weight: 1}\nmerge_method: ties\nbase_model: \(merge)/base.gguf\n", 2, "missing.gguf"),
+        ("models:\n  - model: \(merge)/a.gguf\n    parameters: {weight: abc, density: 0.5}\nmerge_method: ties\nbase_model: \(merge)/base.gguf\n", 2, "weight"),
+        ("models:\n  - model: \(merge)/a.gguf\n    parameters: {weight: 1}\n  - model: \(root.path)/Fixtures/lora/base-f32.gguf\n    parameters: {weight: 1}\nmerge_method: task_arithmetic\nbase_model: \(merge)/base.gguf\n", 2, "layers"),
+        ("models:\n  - model: meta-llama/Llama-3.2-1B\nmerge_method: task_arithmetic\n", 2, "local GGUF"),
+    ])
+    func badInputsFailCleanly(_ yaml: String, status: Int32, message: String) throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let output = directory + "/out.gguf"
+        let result = try Self.run(["merge", try Self.config(yaml, in: directory), "-o", output])
+        #expect(result.status == status, "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("Error: ") && result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count <= 3, "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["config.yml"])
+    }
+
+    @Test func refusesToOverwriteAnInput() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let input = directory + "/a.gguf"
+        try FileManager.default.copyItem(atPath: Self.merge + "/a.gguf", toPath: input)
+        let before = try Data(contentsOf: URL(fileURLWithPath: input))
+        let result = try Self.run(["merge", "--method", "ties", "--param", "density=0.5", "--param", "weight=1",
+                                   "--base", Self.merge + "/base.gguf", input, "-o", input, "--force"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("a.gguf"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: input)) == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["a.gguf"])
+    }
+
+    @Test func dryRunPrintsThePlanAndWritesNothing() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try Self.run(["merge", Self.merge + "/ties-gradient.yml", "-o", directory + "/out.gguf", "--dry-run"])
+        #expect(result.status == 0, "\(result.stderr)")
+        // ties-gradient: model a's density [1, 0.7, 0.1] over 3 layers gives 0.7 at layer 1.
+        #expect(result.stdout.contains("blk.1.attn_k.weight"))
+        #expect(result.stdout.split(separator: "\n").contains { $0.contains("blk.1.attn_k.weight") && $0.contains("density=0.7") })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+    }
+
+    @Test func quickFormMergesAndReports() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let output = directory + "/ties.gguf"
+        let result = try Self.run(["merge", "--method", "ties", "--param", "density=0.5", "--param", "weight=1",
+                                   "--base", Self.merge + "/base.gguf", Self.merge + "/a.gguf", Self.merge + "/b.gguf",
+                                   "-o", output, "--outtype", "Q8_0", "--report", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("requantization error"))
+        let model = try GGUFModel(path: output)
+        #expect(model.tensor(named: "blk.0.attn_k.weight")?.type == .q8_0)
+        #expect(model.tensor(named: "blk.0.attn_norm.weight")?.type == .f32)
+    }
+}
