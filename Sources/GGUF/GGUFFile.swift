@@ -67,6 +67,13 @@ public final class GGUFFile: @unchecked Sendable {
         return UnsafeRawBufferPointer(start: base + start, count: count)
     }
 
+    /// Drops the pages of `tensor`'s data from this process's resident memory once it has been read
+    /// (the mapping stays valid; a later read pages the data in again). Keeps memory flat while a
+    /// model streams through.
+    public func releasePages(of tensor: TensorInfo) {
+        MemoryMapping.release(bytes(of: tensor))
+    }
+
     /// The whole file, without copying. Valid while `self` lives.
     public var fileBytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base, count: fileSize)

@@ -100,6 +100,11 @@ public struct GGUFModel: Sendable {
     }
 
     /// The data of `tensor` (one of this model's `tensors`), without copying.
+    /// Drops the pages of `tensor`'s data from resident memory (see `GGUFFile.releasePages(of:)`).
+    public func releasePages(of tensor: TensorInfo) {
+        file(containing: tensor.name)?.releasePages(of: tensor)
+    }
+
     public func bytes(of tensor: TensorInfo) -> UnsafeRawBufferPointer {
         guard let l = locations[tensor.name] else {
             preconditionFailure("tensor '\(tensor.name)' is not one of \(path)'s tensors")

@@ -31,6 +31,8 @@ public final class GGUFWriter {
     private let shards: [Shard]
     private var files: [OutputFile] = []
     private var nextTensor = 0
+    /// Bytes of `tensors[nextTensor]` written so far by `appendPart(_:)`.
+    private var partialBytes = 0
     private var state = State.open
     private enum State { case open, finished, failed }
 
@@ -162,25 +164,45 @@ public final class GGUFWriter {
     ///   tensor, `.writeFailed` on an I/O error (the writer is then closed and its files deleted).
     public func append(_ data: UnsafeRawBufferPointer) throws(GGUFError) {
         guard state == .open else { throw .writerClosed(path: path) }
+        if nextTensor < tensors.count, partialBytes != 0 || data.count != tensors[nextTensor].byteCount {
+            let t = tensors[nextTensor]
+            throw .wrongTensorSize(path: path, tensor: t.name, expected: t.byteCount, actual: partialBytes + data.count)
+        }
+        try appendPart(data)
+    }
+
+    /// Writes the next piece of the current tensor's data, so that a tensor can be produced in row
+    /// chunks without ever being whole in memory. The tensor is complete, and padded, when its pieces
+    /// add up to its byte count.
+    /// - Throws: `.wrongTensorSize` if the pieces would exceed the byte count (nothing is written),
+    ///   otherwise as `append(_:)`.
+    public func appendPart(_ data: UnsafeRawBufferPointer) throws(GGUFError) {
+        guard state == .open else { throw .writerClosed(path: path) }
         guard nextTensor < tensors.count else {
             throw .tensorCountMismatch(path: path, written: tensors.count + 1, expected: tensors.count)
         }
         let t = tensors[nextTensor]
-        guard data.count == t.byteCount else {
-            throw .wrongTensorSize(path: path, tensor: t.name, expected: t.byteCount, actual: data.count)
+        guard partialBytes + data.count <= t.byteCount else {
+            throw .wrongTensorSize(path: path, tensor: t.name, expected: t.byteCount, actual: partialBytes + data.count)
         }
         do throws(GGUFError) {
-            if !shards[files.count - 1].range.contains(nextTensor) {
+            if partialBytes == 0, !shards[files.count - 1].range.contains(nextTensor) {
                 try closeCurrentShard()
                 try openShard(files.count)
             }
             try write(data)
-            try writeZeros((alignment - data.count % alignment) % alignment)
+            partialBytes += data.count
+            if partialBytes == t.byteCount {
+                try writeZeros((alignment - t.byteCount % alignment) % alignment)
+            }
         } catch {
             fail()
             throw error
         }
-        nextTensor += 1
+        if partialBytes == t.byteCount {
+            nextTensor += 1
+            partialBytes = 0
+        }
     }
 
     /// Writes the data of the next tensor from an array of bytes; see `append(_:)`.

@@ -32,6 +32,17 @@ enum MemoryMapping {
         return (UnsafeRawPointer(p), size)
     }
 
+    /// Tells the kernel the mapped range is not needed any more: its pages leave this process's
+    /// resident set (they stay in the page cache). Only whole pages inside the range are released.
+    static func release(_ range: UnsafeRawBufferPointer) {
+        guard let start = range.baseAddress, range.count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + range.count) / page * page
+        guard end > first, let pointer = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(pointer, end - first, MADV_DONTNEED)
+    }
+
     static func unmap(_ base: UnsafeRawPointer, size: Int) {
         _ = munmap(UnsafeMutableRawPointer(mutating: base), size)
     }

@@ -130,6 +130,14 @@ public protocol MergeMethod: Sendable {
     var basePolicy: BaseModelPolicy { get }
     /// Writes the merged tensor into `output` (same count as the inputs).
     func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError)
+    /// Whether each output row depends only on the same row of the inputs (no whole-tensor statistic,
+    /// no randomness): the engine may then stream large tensors through in row chunks, so that no
+    /// tensor is ever whole in memory. Default false.
+    var isRowLocal: Bool { get }
+}
+
+extension MergeMethod {
+    public var isRowLocal: Bool { false }
 }
 
 /// Errors of the `Merge` module: one line each, naming what is wrong.

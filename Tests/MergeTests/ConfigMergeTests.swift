@@ -81,3 +81,23 @@ import Testing
         #expect(one.contains { $0.value.values != other[$0.key]!.values })
     }
 }
+
+/// Streaming in row chunks gives the same bytes as whole tensors.
+@Suite struct ChunkedStreamingTests {
+    static func run(_ plan: MergePlan, chunkElements: Int) throws -> Data {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("chunk-\(UUID().uuidString).gguf").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var engine = MergeEngine(threads: 2)
+        engine.chunkElements = chunkElements
+        try engine.run(plan, to: output)
+        return try Data(contentsOf: URL(fileURLWithPath: output))
+    }
+
+    @Test func rowLocalMergeAndRequantization() throws {
+        let config = try MergeConfig.load(path: Fixture.path("task_arithmetic.yml"))
+        let plan = try MergePlan.build(config, options: MergeOptions(outputType: .fileType(.q8_0)))
+        #expect(plan.method?.isRowLocal == true)
+        // 64 rows of 64 (ffn_down: 128) floats per chunk: every 2-D tensor streams in several chunks.
+        #expect(try Self.run(plan, chunkElements: 64 * 64) == Self.run(plan, chunkElements: 1 << 24))
+    }
+}

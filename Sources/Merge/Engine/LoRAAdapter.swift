@@ -77,11 +77,14 @@ public final class LoRAAdapter: @unchecked Sendable {
         return (a.shape[0], b.shape[1], rank)
     }
 
-    /// Adds `scale · (alpha / rank) · B·A` for tensor `name` to `weights` (the base tensor in float,
-    /// ggml row-major: `n_out` rows of `n_in`). Does nothing for tensors the adapter does not touch.
-    public func addDelta(to weights: UnsafeMutableBufferPointer<Float>, tensor name: String) throws(MergeError) {
+    /// Adds `scale · (alpha / rank) · B·A` for tensor `name` to `weights`, which holds rows `rows` of
+    /// the base tensor in float (ggml row-major: `n_out` rows of `n_in`; all rows when nil). Does nothing
+    /// for tensors the adapter does not touch.
+    public func addDelta(to weights: UnsafeMutableBufferPointer<Float>, tensor name: String,
+                         rows: Range<Int>? = nil) throws(MergeError) {
         guard let pair = pairs[name], let (nIn, nOut, rank) = Self.geometry(name: name, a: pair.a, b: pair.b) else { return }
-        guard weights.count == nIn * nOut else {
+        let rows = rows ?? 0 ..< nOut
+        guard rows.upperBound <= nOut, weights.count == nIn * rows.count else {
             throw .adapter(path: path, reason: "\(name): delta has \(nIn * nOut) elements, base tensor \(weights.count)")
         }
         let a = try floats(pair.a), b = try floats(pair.b)
@@ -100,14 +103,14 @@ public final class LoRAAdapter: @unchecked Sendable {
             bRows.withUnsafeBufferPointer { bPtr in
                 var row = [Float](repeating: 0, count: nIn)
                 row.withUnsafeMutableBufferPointer { acc in
-                    for o in 0 ..< nOut {
+                    for o in rows {
                         for i in 0 ..< nIn { acc[i] = 0 }
                         for r in 0 ..< rank {
                             let coefficient = bPtr[o &* rank &+ r]
                             let base = r &* nIn
                             for i in 0 ..< nIn { acc[i] += coefficient * aPtr[base &+ i] }
                         }
-                        let out = o &* nIn
+                        let out = (o &- rows.lowerBound) &* nIn
                         for i in 0 ..< nIn { weights[out &+ i] += factor * acc[i] }
                     }
                 }

@@ -21,6 +21,9 @@ public struct TensorReport: Sendable {
 public struct MergeEngine: Sendable {
     public var threads: Int
     public var seed: UInt64
+    /// Float elements per input buffer when a tensor streams through in row chunks (default 16 Mi
+    /// floats, 64 MiB): bounds memory for copies and row-local methods whatever the model size.
+    public var chunkElements = 1 << 24
 
     /// Rows per parallel chunk for the codecs: chunk boundaries are fixed, so output bytes never
     /// depend on the thread count.
@@ -30,6 +33,7 @@ public struct MergeEngine: Sendable {
         self.threads = max(1, threads)
         self.seed = seed
     }
+
 
     /// Runs `plan`, writing `path` atomically (no file is left behind on failure). `progress` is called
     /// after each tensor, in order.
@@ -42,14 +46,16 @@ public struct MergeEngine: Sendable {
         } catch { throw .file(error.description) }
         for (index, job) in plan.jobs.enumerated() {
             let report = try execute(job, index: index, plan: plan) { (bytes) throws(MergeError) in
-                do { try writer.append(bytes) } catch { throw .file(String(describing: error)) }
+                do { try writer.appendPart(bytes) } catch { throw .file(String(describing: error)) }
             }
+            for source in job.sources { plan.inputs[source.input].model.releasePages(of: source.tensor) }
             progress(report)
         }
         do { try writer.finish() } catch { throw .file(error.description) }
     }
 
-    /// Produces one output tensor and hands its bytes to `write`.
+    /// Produces one output tensor and hands its bytes to `write`, in one piece or, for copies and
+    /// row-local methods on large tensors, in row chunks.
     func execute(_ job: TensorJob, index: Int, plan: MergePlan,
                  write: (UnsafeRawBufferPointer) throws(MergeError) -> Void) throws(MergeError) -> TensorReport {
         var report = TensorReport(index: index, name: job.name, outputType: job.outputType, copied: false,
@@ -59,27 +65,47 @@ public struct MergeEngine: Sendable {
             report.copied = true
             return report
         }
-        let count = job.elementCount
+        let rowLength = max(job.shape[0], 1)
+        let rows = job.elementCount / rowLength
+        let rowLocal: Bool
+        switch job.operation {
+        case .copy: rowLocal = true
+        case .merge: rowLocal = plan.method?.isRowLocal ?? false
+        }
+        let chunkRows = rowLocal ? max(Self.rowsPerChunk, chunkElements / rowLength / Self.rowsPerChunk * Self.rowsPerChunk) : rows
+        let capacity = min(rows, chunkRows) * rowLength
         let sources = job.sources
-        let inputs = (0 ..< sources.count).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: count) }
-        let output = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+        let inputs = (0 ..< sources.count).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: capacity) }
+        let output = UnsafeMutableBufferPointer<Float>.allocate(capacity: capacity)
         defer {
             inputs.forEach { $0.deallocate() }
             output.deallocate()
         }
-        for (source, buffer) in zip(sources, inputs) {
-            try load(source, of: job, plan: plan, into: buffer)
+        var error = 0.0, signal = 0.0
+        for first in stride(from: 0, to: max(rows, 1), by: max(chunkRows, 1)) {
+            let range = first ..< min(rows, first + chunkRows)
+            let count = range.count * rowLength
+            let chunkInputs = inputs.map { UnsafeMutableBufferPointer(rebasing: $0[0 ..< count]) }
+            let chunkOutput = UnsafeMutableBufferPointer(rebasing: output[0 ..< count])
+            for (source, buffer) in zip(sources, chunkInputs) {
+                try load(source, rows: range, plan: plan, into: buffer)
+            }
+            switch job.operation {
+            case .copy:
+                _ = chunkOutput.update(fromContentsOf: chunkInputs[0])
+            case let .merge(_, baseIndex, parameters, modelParameters):
+                guard let method = plan.method else { throw .other("internal: plan has merge jobs but no method") }
+                var shape = job.shape
+                if range.count != rows { shape = [rowLength, range.count] }
+                let input = MergeInput(name: job.name, shape: shape, tensors: chunkInputs, modelParameters: modelParameters,
+                                       parameters: parameters, baseIndex: baseIndex, seed: Self.seed(seed, tensor: job.name))
+                try method.merge(input, into: chunkOutput)
+            }
+            let (e, s) = try encode(UnsafeBufferPointer(chunkOutput), job: job, write: write)
+            error += e
+            signal += s
         }
-        switch job.operation {
-        case .copy:
-            _ = output.update(fromContentsOf: inputs[0])
-        case let .merge(_, baseIndex, parameters, modelParameters):
-            let input = MergeInput(name: job.name, shape: job.shape, tensors: inputs, modelParameters: modelParameters,
-                                   parameters: parameters, baseIndex: baseIndex, seed: Self.seed(seed, tensor: job.name))
-            guard let method = plan.method else { throw .other("internal: plan has merge jobs but no method") }
-            try method.merge(input, into: output)
-        }
-        report.requantizationError = try encode(UnsafeBufferPointer(output), job: job, write: write)
+        report.requantizationError = signal > 0 ? (error / signal).squareRoot() : (error > 0 ? .infinity : 0)
         return report
     }
 
@@ -98,8 +124,8 @@ public struct MergeEngine: Sendable {
         return first
     }
 
-    /// Dequantizes a source tensor into `buffer`, with its input's LoRA delta applied.
-    func load(_ source: TensorSource, of job: TensorJob, plan: MergePlan,
+    /// Dequantizes rows `rows` of a source tensor into `buffer`, with its input's LoRA delta applied.
+    func load(_ source: TensorSource, rows: Range<Int>, plan: MergePlan,
               into buffer: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
         let input = plan.inputs[source.input]
         let tensor = source.tensor
@@ -109,25 +135,26 @@ public struct MergeEngine: Sendable {
             throw .unsupportedType(file: input.label, tensor: tensor.name, type: tensor.type.name)
         }
         let failure = Mutex<String?>(nil)
-        parallelChunks(count: tensor.rowCount, chunk: Self.rowsPerChunk, threads: threads) { rows in
-            let src = UnsafeRawBufferPointer(rebasing: bytes[rows.lowerBound * rowBytes ..< rows.upperBound * rowBytes])
-            let dst = UnsafeMutableBufferPointer(rebasing: buffer[rows.lowerBound * rowLength ..< rows.upperBound * rowLength])
+        parallelChunks(count: rows.count, chunk: Self.rowsPerChunk, threads: threads) { local in
+            let global = (rows.lowerBound + local.lowerBound) ..< (rows.lowerBound + local.upperBound)
+            let src = UnsafeRawBufferPointer(rebasing: bytes[global.lowerBound * rowBytes ..< global.upperBound * rowBytes])
+            let dst = UnsafeMutableBufferPointer(rebasing: buffer[local.lowerBound * rowLength ..< local.upperBound * rowLength])
             do { try Codecs.dequantize(tensor.type, src, into: dst) } catch { failure.withLock { $0 = "\(error)" } }
         }
         if let error = failure.withLock({ $0 }) { throw .file("\(input.label): \(tensor.name): \(error)") }
-        try input.adapter?.addDelta(to: buffer, tensor: tensor.name)
+        try input.adapter?.addDelta(to: buffer, tensor: tensor.name, rows: rows)
     }
 
-    /// Encodes the merged floats in the output type, writes them, and returns the relative error the
-    /// encoding added.
+    /// Encodes merged rows in the output type and writes them; returns the squared error the encoding
+    /// added and the squared norm of the rows.
     func encode(_ merged: UnsafeBufferPointer<Float>, job: TensorJob,
-                write: (UnsafeRawBufferPointer) throws(MergeError) -> Void) throws(MergeError) -> Double {
+                write: (UnsafeRawBufferPointer) throws(MergeError) -> Void) throws(MergeError) -> (Double, Double) {
         if job.outputType == .f32 {
             try write(UnsafeRawBufferPointer(merged))
-            return 0
+            return (0, 0)
         }
         let rowLength = job.shape[0]
-        let rows = job.elementCount / max(rowLength, 1)
+        let rows = merged.count / max(rowLength, 1)
         guard let rowBytes = job.outputType.byteCount(elements: rowLength), Codecs.canQuantize(job.outputType) else {
             throw .unsupportedType(file: "output", tensor: job.name, type: job.outputType.name)
         }
@@ -160,8 +187,7 @@ public struct MergeEngine: Sendable {
         }
         if let error = failure.withLock({ $0 }) { throw .file("output tensor \(job.name): \(error)") }
         try write(UnsafeRawBufferPointer(encoded))
-        let (error, signal) = sums.prefix(chunkCount).reduce((0.0, 0.0)) { ($0.0 + $1.0, $0.1 + $1.1) }
-        return signal > 0 ? (error / signal).squareRoot() : (error > 0 ? .infinity : 0)
+        return sums.prefix(chunkCount).reduce((0.0, 0.0)) { ($0.0 + $1.0, $0.1 + $1.1) }
     }
 
     /// A per-tensor seed: the same seed and tensor name give the same stream on every run and thread

@@ -47,6 +47,9 @@ public struct GeneralizedTaskArithmetic: MergeMethod {
 
     public var basePolicy: BaseModelPolicy { .required }
 
+    /// Plain task arithmetic is elementwise; sparsification and sign consensus are not.
+    public var isRowLocal: Bool { sparsification == nil && consensus == nil }
+
     public var parameters: [ParameterSpec] {
         var specs = [
             ParameterSpec("int8_mask", .bool, .global, default: .bool(false)),
