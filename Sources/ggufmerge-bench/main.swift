@@ -164,59 +164,70 @@ func format(_ m: Measurement) -> String {
 
 // MARK: - Run
 
-let args = Array(CommandLine.arguments.dropFirst())
-if args.contains("--help") || args.contains("-h") { print(help, terminator: ""); exit(0) }
-func option(_ name: String) -> String? {
-    guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
-    return args[i + 1]
+func runBenchmark() throws {
+
+    let args = Array(CommandLine.arguments.dropFirst())
+    if args.contains("--help") || args.contains("-h") { print(help, terminator: ""); exit(0) }
+    func option(_ name: String) -> String? {
+        guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
+        return args[i + 1]
+    }
+    let shapeName = option("--shape") ?? "1b"
+    guard let shape = Shape.shapes[shapeName] else { print("unknown shape \(shapeName)"); exit(2) }
+    let threads = option("--threads") ?? String(ProcessInfo.processInfo.activeProcessorCount)
+    let dir = option("--dir") ?? NSTemporaryDirectory() + "ggufmerge-bench-\(getpid())"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ggufmerge").path
+    guard FileManager.default.isExecutableFile(atPath: tool) else { print("build the ggufmerge product first: \(tool) is missing"); exit(1) }
+    defer { if !args.contains("--keep") { try? FileManager.default.removeItem(atPath: dir) } }
+
+    print("shape \(shapeName): hidden \(shape.hidden), \(shape.layers) layers, ffn \(shape.ffn), vocab \(shape.vocab); threads \(threads); in \(dir)")
+    let f16a = dir + "/a-F16.gguf", f16b = dir + "/b-F16.gguf"
+    let t0 = Date()
+    try makeModel(shape, path: f16a, seed: 1)
+    try makeModel(shape, path: f16b, seed: 2)
+    print("made two F16 models (\(byteText(fileSize(f16a))) each) in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
+
+    // Quantize F16 → Q4_K_M: ours, and llama-quantize when on PATH.
+    let q4a = dir + "/a-Q4_K_M.gguf", q4b = dir + "/b-Q4_K_M.gguf", q8a = dir + "/a-Q8_0.gguf", q8b = dir + "/b-Q8_0.gguf"
+    let ours = try measure([tool, "quantize", f16a, q4a, "Q4_K_M", "--threads", threads, "--quiet"])
+    print("quantize F16→Q4_K_M    ggufmerge       \(format(ours))")
+    if let llama = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map({ "\($0)/llama-quantize" })
+        .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
+        let theirs = try measure([llama, f16a, dir + "/llama-Q4_K_M.gguf", "Q4_K_M", threads])
+        print("quantize F16→Q4_K_M    llama-quantize  \(format(theirs))")
+        print(String(format: "  ratio ggufmerge / llama-quantize: %.2f×", ours.seconds / theirs.seconds))
+        let same = FileManager.default.contentsEqual(atPath: q4a, andPath: dir + "/llama-Q4_K_M.gguf")
+        print("  files byte-identical: \(same)")
+    } else {
+        print("  (llama-quantize not on PATH: see --help to build it)")
+    }
+    _ = try measure([tool, "quantize", f16b, q4b, "Q4_K_M", "--threads", threads, "--quiet"])
+    _ = try measure([tool, "quantize", f16a, q8a, "Q8_0", "--threads", threads, "--quiet"])
+    _ = try measure([tool, "quantize", f16b, q8b, "Q8_0", "--threads", threads, "--quiet"])
+
+    let tasks: [(String, [String], String)] = [
+        ("linear F16→F16", ["--method", "linear", "--param", "weight=0.5", f16a, f16b], f16a),
+        ("slerp Q8_0→Q8_0", ["--method", "slerp", "--param", "t=0.5", "--base", q8a, q8a, q8b], q8a),
+        ("ties Q4_K_M→Q4_K_M", ["--method", "ties", "--param", "density=0.5", "--param", "weight=0.5", "--base", q4a, q4a, q4b], q4a),
+    ]
+    for (label, arguments, like) in tasks {
+        let out = dir + "/merged.gguf"
+        let inputs = Array(Set(arguments.filter { $0.hasSuffix(".gguf") }))
+        _ = try ioFloor(inputs: inputs, outputBytes: fileSize(like), dir: dir)  // warm the page cache
+        let floor = try ioFloor(inputs: inputs, outputBytes: fileSize(like), dir: dir)
+        let m = try measure([tool, "merge"] + arguments + ["-o", out, "--threads", threads, "--quiet", "--force"])
+        print("merge \(label.padding(toLength: 20, withPad: " ", startingAt: 0)) \(format(m))  I/O floor \(String(format: "%.2f s", floor))  ratio \(String(format: "%.2f×", m.seconds / floor))")
+        try? FileManager.default.removeItem(atPath: out)
+    }
+
 }
-let shapeName = option("--shape") ?? "1b"
-guard let shape = Shape.shapes[shapeName] else { print("unknown shape \(shapeName)"); exit(2) }
-let threads = option("--threads") ?? String(ProcessInfo.processInfo.activeProcessorCount)
-let dir = option("--dir") ?? NSTemporaryDirectory() + "ggufmerge-bench-\(getpid())"
-try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ggufmerge").path
-guard FileManager.default.isExecutableFile(atPath: tool) else { print("build the ggufmerge product first: \(tool) is missing"); exit(1) }
-defer { if !args.contains("--keep") { try? FileManager.default.removeItem(atPath: dir) } }
 
-print("shape \(shapeName): hidden \(shape.hidden), \(shape.layers) layers, ffn \(shape.ffn), vocab \(shape.vocab); threads \(threads); in \(dir)")
-let f16a = dir + "/a-F16.gguf", f16b = dir + "/b-F16.gguf"
-let t0 = Date()
-try makeModel(shape, path: f16a, seed: 1)
-try makeModel(shape, path: f16b, seed: 2)
-print("made two F16 models (\(byteText(fileSize(f16a))) each) in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
-
-// Quantize F16 → Q4_K_M: ours, and llama-quantize when on PATH.
-let q4a = dir + "/a-Q4_K_M.gguf", q4b = dir + "/b-Q4_K_M.gguf", q8a = dir + "/a-Q8_0.gguf", q8b = dir + "/b-Q8_0.gguf"
-let ours = try measure([tool, "quantize", f16a, q4a, "Q4_K_M", "--threads", threads, "--quiet"])
-print("quantize F16→Q4_K_M    ggufmerge       \(format(ours))")
-if let llama = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map({ "\($0)/llama-quantize" })
-    .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
-    let theirs = try measure([llama, f16a, dir + "/llama-Q4_K_M.gguf", "Q4_K_M", threads])
-    print("quantize F16→Q4_K_M    llama-quantize  \(format(theirs))")
-    print(String(format: "  ratio ggufmerge / llama-quantize: %.2f×", ours.seconds / theirs.seconds))
-    let same = FileManager.default.contentsEqual(atPath: q4a, andPath: dir + "/llama-Q4_K_M.gguf")
-    print("  files byte-identical: \(same)")
-} else {
-    print("  (llama-quantize not on PATH: see --help to build it)")
-}
-_ = try measure([tool, "quantize", f16b, q4b, "Q4_K_M", "--threads", threads, "--quiet"])
-_ = try measure([tool, "quantize", f16a, q8a, "Q8_0", "--threads", threads, "--quiet"])
-_ = try measure([tool, "quantize", f16b, q8b, "Q8_0", "--threads", threads, "--quiet"])
-
-let tasks: [(String, [String], String)] = [
-    ("linear F16→F16", ["--method", "linear", "--param", "weight=0.5", f16a, f16b], f16a),
-    ("slerp Q8_0→Q8_0", ["--method", "slerp", "--param", "t=0.5", "--base", q8a, q8a, q8b], q8a),
-    ("ties Q4_K_M→Q4_K_M", ["--method", "ties", "--param", "density=0.5", "--param", "weight=0.5", "--base", q4a, q4a, q4b], q4a),
-]
-for (label, arguments, like) in tasks {
-    let out = dir + "/merged.gguf"
-    let inputs = Array(Set(arguments.filter { $0.hasSuffix(".gguf") }))
-    _ = try ioFloor(inputs: inputs, outputBytes: fileSize(like), dir: dir)  // warm the page cache
-    let floor = try ioFloor(inputs: inputs, outputBytes: fileSize(like), dir: dir)
-    let m = try measure([tool, "merge"] + arguments + ["-o", out, "--threads", threads, "--quiet", "--force"])
-    print("merge \(label.padding(toLength: 20, withPad: " ", startingAt: 0)) \(format(m))  I/O floor \(String(format: "%.2f s", floor))  ratio \(String(format: "%.2f×", m.seconds / floor))")
-    try? FileManager.default.removeItem(atPath: out)
+do {
+    try runBenchmark()
+} catch {
+    print("bench failed: \(error)")
+    exit(1)
 }
 
 func byteText(_ bytes: Int) -> String { String(format: "%.2f GiB", Double(bytes) / 1_073_741_824) }

@@ -7,25 +7,25 @@ enum InspectCommand: Command {
         name: "inspect",
         abstract: "Show a GGUF file's header, metadata and tensors.",
         usage: "ggufmerge inspect <file> [--json]",
-        arguments: [("<file>", "A .gguf file, or the first shard of a split model.")],
+        arguments: [("<file>", "A .gguf file (a shard of a split model shows that shard, split.* keys included).")],
         options: [.init(names: ["--json"], help: "Print one JSON document (arrays in full).")])
 
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1 else {
             throw UsageError(command: spec, message: arguments.positionals.isEmpty ? "missing <file>" : "expected one file")
         }
-        let model = try GGUFModel(path: arguments.positionals[0])
+        let file = try GGUFFile(path: arguments.positionals[0])
         if arguments.flag("--json") {
-            print(json(model).text)
+            print(json(file).text)
         } else {
-            print(summary(model), terminator: "")
+            print(summary(file), terminator: "")
         }
     }
 
-    static func json(_ model: GGUFModel) -> JSON {
+    static func json(_ model: GGUFFile) -> JSON {
         .object([
-            ("version", .uint(UInt64(model.files[0].version))),
-            ("alignment", .int(Int64(model.files[0].alignment))),
+            ("version", .uint(UInt64(model.version))),
+            ("alignment", .int(Int64(model.alignment))),
             ("metadata", .object(model.metadata.map { ($0.key, json($0.value)) })),
             ("tensors", .array(model.tensors.map { tensor in
                 .object([
@@ -57,10 +57,11 @@ enum InspectCommand: Command {
         }
     }
 
-    static func summary(_ model: GGUFModel) -> String {
-        let file = model.files[0]
-        var out = "\(model.path)\n  GGUF v\(file.version), alignment \(file.alignment)"
-        if model.files.count > 1 { out += ", \(model.files.count) shards" }
+    static func summary(_ model: GGUFFile) -> String {
+        var out = "\(model.path)\n  GGUF v\(model.version), alignment \(model.alignment)"
+        if let number = model.metadata["split.no"]?.int, let count = model.metadata["split.count"]?.int {
+            out += ", shard \(number + 1) of \(count)"
+        }
         out += ", \(model.metadata.count) metadata keys, \(model.tensors.count) tensors\n\nMETADATA:\n"
         for (key, value) in model.metadata {
             out += "  \(key) = \(text(value))\n"
