@@ -134,10 +134,16 @@ public protocol MergeMethod: Sendable {
     /// no randomness): the engine may then stream large tensors through in row chunks, so that no
     /// tensor is ever whole in memory. Default false.
     var isRowLocal: Bool { get }
+    /// The input whose tensor the merge returns unchanged for these parameters (a weight of 1 and
+    /// the rest 0, `t = 0`, all task-vector weights 0, …), or nil. The plan then copies that input's
+    /// bytes instead of computing, and never requantizes them. Default nil.
+    func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int?
 }
 
 extension MergeMethod {
     public var isRowLocal: Bool { false }
+
+    public func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int? { nil }
 }
 
 /// Errors of the `Merge` module: one line each, naming what is wrong.

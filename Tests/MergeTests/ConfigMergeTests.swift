@@ -101,3 +101,21 @@ import Testing
         #expect(try Self.run(plan, chunkElements: 64 * 64) == Self.run(plan, chunkElements: 1 << 24))
     }
 }
+
+/// A merge whose result is exactly one input copies that input's bytes, never requantizing them.
+@Suite struct ExactInputTests {
+    @Test func zeroTaskVectorWeightsCopyTheBase() throws {
+        let yaml = "merge_method: ties\nbase_model: base.gguf\nmodels:\n"
+            + "  - model: a.gguf\n    parameters: {weight: 0, density: 0.5}\n"
+            + "  - model: b.gguf\n    parameters: {weight: 0, density: 0.5}\n"
+        let config = try MergeConfig.parse(yaml, file: "zero.yml", directory: Fixture.directory.path)
+        let plan = try MergePlan.build(config)
+        for job in plan.jobs {
+            guard case let .copy(source) = job.operation else {
+                Issue.record("\(job.name) is not a copy")
+                continue
+            }
+            #expect(plan.inputs[source.input].label == "base.gguf")
+        }
+    }
+}

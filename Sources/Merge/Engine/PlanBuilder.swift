@@ -93,10 +93,14 @@ extension MergePlan {
             }
             try checkShapes(sources, inputs: inputs, output: name)
             let resolved = try config.resolveParameters(for: method, at: site, layout: layout)
-            let operation: TensorJob.Operation = method.name == "passthrough" || sources.count == 1
-                ? .copy(sources[0])
-                : .merge(sources: sources, baseIndex: resolved.baseIndex, parameters: resolved.global,
-                         modelParameters: resolved.perModel)
+            let exact = method.name == "passthrough" || sources.count == 1 ? 0
+                : method.exactInput(parameters: resolved.global, modelParameters: resolved.perModel, baseIndex: resolved.baseIndex)
+            let operation: TensorJob.Operation = if let exact {
+                .copy(sources[exact])
+            } else {
+                .merge(sources: sources, baseIndex: resolved.baseIndex, parameters: resolved.global,
+                       modelParameters: resolved.perModel)
+            }
             jobs.append(TensorJob(name: name, shape: sources[0].tensor.shape, outputType: template.type, operation: operation))
         }
 

@@ -50,6 +50,13 @@ public struct GeneralizedTaskArithmetic: MergeMethod {
     /// Plain task arithmetic is elementwise; sparsification and sign consensus are not.
     public var isRowLocal: Bool { sparsification == nil && consensus == nil }
 
+    /// With every task vector weighted 0 the result is the base model.
+    public func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int? {
+        guard let baseIndex else { return nil }
+        let weights = modelParameters.indices.filter { $0 != baseIndex }.map { modelParameters[$0].number("weight") }
+        return weights.allSatisfy { $0 == 0 } ? baseIndex : nil
+    }
+
     public var parameters: [ParameterSpec] {
         var specs = [
             ParameterSpec("int8_mask", .bool, .global, default: .bool(false)),
