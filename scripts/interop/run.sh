@@ -9,4 +9,10 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check "gguf==0.19.0" numpy
 swift build -c release --product ggufmerge >/dev/null
-exec "$venv/bin/python" scripts/interop/check.py "$(swift build -c release --show-bin-path)/ggufmerge"
+tool="$(swift build -c release --show-bin-path)/ggufmerge"
+"$venv/bin/python" scripts/interop/check.py "$tool"
+
+# llama.cpp itself: llama-cpp-python compiles llama.cpp from source (about 5 minutes on 2 cores the
+# first time; pip caches the built wheel for later runs on the same machine).
+CMAKE_BUILD_PARALLEL_LEVEL=2 "$venv/bin/pip" install --quiet --disable-pip-version-check "llama-cpp-python==0.3.36"
+"$venv/bin/python" scripts/interop/llama_run.py "$tool"
