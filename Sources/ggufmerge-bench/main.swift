@@ -216,8 +216,12 @@ func runBenchmark() throws {
         let inputs = Array(Set(arguments.filter { $0.hasSuffix(".gguf") }))
         _ = try ioFloor(inputs: inputs, outputBytes: fileSize(like), dir: dir)  // warm the page cache
         let floor = try ioFloor(inputs: inputs, outputBytes: fileSize(like), dir: dir)
-        let m = try measure([tool, "merge"] + arguments + ["-o", out, "--threads", threads, "--quiet", "--force"])
-        print("merge \(label.padding(toLength: 20, withPad: " ", startingAt: 0)) \(format(m))  I/O floor \(String(format: "%.2f s", floor))  ratio \(String(format: "%.2f×", m.seconds / floor))")
+        do {
+            let m = try measure([tool, "merge"] + arguments + ["-o", out, "--threads", threads, "--quiet", "--force"])
+            print("merge \(label.padding(toLength: 20, withPad: " ", startingAt: 0)) \(format(m))  I/O floor \(String(format: "%.2f s", floor))  ratio \(String(format: "%.2f×", m.seconds / floor))")
+        } catch {
+            print("merge \(label): \(error)")
+        }
         try? FileManager.default.removeItem(atPath: out)
     }
 

@@ -119,3 +119,48 @@ import Testing
         }
     }
 }
+
+/// Models that cannot be merged are refused while planning, with one line that says why.
+@Suite struct CompatibilityTests {
+    /// Writes a one-layer llama-like model with `vocab` embedding rows and `width`-wide layer weights.
+    static func model(vocab: Int, width: Int = 8, architecture: String = "llama") throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("compat-\(UUID().uuidString).gguf").path
+        var metadata = Metadata()
+        metadata.set("general.architecture", .string(architecture))
+        metadata.set("\(architecture).block_count", .uint32(1))
+        let tensors = [TensorDescriptor(name: "token_embd.weight", shape: [8, vocab], type: .f32),
+                       TensorDescriptor(name: "blk.0.attn_q.weight", shape: [width, 8], type: .f32)]
+        let writer = try GGUFWriter(path: path, metadata: metadata, tensors: tensors)
+        for tensor in tensors { try writer.append([UInt8](repeating: 0, count: tensor.byteCount)) }
+        try writer.finish()
+        return path
+    }
+
+    static func plan(_ base: String, _ other: String) throws -> MergePlan {
+        let yaml = "merge_method: task_arithmetic\nbase_model: \(base)\nmodels:\n  - model: \(other)\n    parameters: {weight: 1}\n"
+        return try MergePlan.build(try MergeConfig.parse(yaml, file: "c.yml", directory: "/"))
+    }
+
+    @Test func vocabularySizeMismatch() throws {
+        let a = try Self.model(vocab: 10), b = try Self.model(vocab: 12)
+        defer { [a, b].forEach { try? FileManager.default.removeItem(atPath: $0) } }
+        #expect(throws: MergeError.incompatible("vocabulary sizes differ: \(b) has 12 tokens, \(a) has 10 (token_embd.weight)")) {
+            try Self.plan(a, b)
+        }
+    }
+
+    @Test func shapeMismatchNamesTheTensor() throws {
+        let a = try Self.model(vocab: 10), b = try Self.model(vocab: 10, width: 16)
+        defer { [a, b].forEach { try? FileManager.default.removeItem(atPath: $0) } }
+        #expect(throws: MergeError.incompatible("tensor blk.0.attn_q.weight: \(b) has shape [16, 8], \(a) has [8, 8]")) {
+            try Self.plan(a, b)
+        }
+    }
+
+    @Test func architectureMismatch() throws {
+        let a = try Self.model(vocab: 10), b = try Self.model(vocab: 10, architecture: "qwen2")
+        defer { [a, b].forEach { try? FileManager.default.removeItem(atPath: $0) } }
+        #expect(throws: MergeError.self) { try Self.plan(a, b) }
+        do { _ = try Self.plan(a, b) } catch { #expect("\(error)".contains("architectures differ")) }
+    }
+}
