@@ -2,7 +2,8 @@ import GGUF
 
 /// The registry of block codecs by ggml type, and row-level entry points that check sizes.
 public enum Codecs {
-    /// The decoder for `type`, or nil when this version cannot read it.
+    /// The codec for `type`, or nil when this version cannot read it. Each family lists its types here
+    /// once; a codec that also conforms to `BlockQuantizer` can write them too.
     public static func decoder(for type: GGMLType) -> (any BlockCodec.Type)? {
         switch type {
         // Float and legacy (32-element) codecs.
@@ -24,26 +25,9 @@ public enum Codecs {
         }
     }
 
-    /// The encoder for `type`, or nil when this version cannot write it.
+    /// The encoder for `type`, or nil when this version cannot write it (decode-only types).
     public static func encoder(for type: GGMLType) -> (any BlockQuantizer.Type)? {
-        switch type {
-        // Float and legacy (32-element) codecs.
-        case .f32: F32Codec.self
-        case .f16: F16Codec.self
-        case .bf16: BF16Codec.self
-        case .q4_0: Q4_0.self
-        case .q4_1: Q4_1.self
-        case .q5_0: Q5_0.self
-        case .q5_1: Q5_1.self
-        case .q8_0: Q8_0.self
-        // K-quants (Sources/Quant/KQuants).
-        case .q2_K: Q2_K.self
-        case .q3_K: Q3_K.self
-        case .q4_K: Q4_K.self
-        case .q5_K: Q5_K.self
-        case .q6_K: Q6_K.self
-        default: nil
-        }
+        decoder(for: type) as? any BlockQuantizer.Type
     }
 
     public static func canDequantize(_ type: GGMLType) -> Bool { decoder(for: type) != nil }
