@@ -20,7 +20,7 @@ enum MergeCommand: Command {
             .init(names: ["--dry-run"], help: "Print the per-tensor plan and the output size; write nothing."),
             .init(names: ["--report"], help: "After merging, list the tensors whose requantization added the most error."),
             .init(names: ["--force"], help: "Overwrite the output if it exists."),
-            .init(names: ["--quiet", "-q"], help: "No progress output."),
+            .init(names: ["-q", "--quiet"], help: "No progress output."),
             .init(names: ["--split-max-size"], valueName: "size", help: "Write shards of at most this size (e.g. 2G, 500M), as llama-gguf-split."),
             .init(names: ["--split-max-tensors"], valueName: "n", help: "Write shards of at most n tensors."),
             .init(names: ["--name"], valueName: "name", help: "The output's general.name (default: the config's `name`)."),
