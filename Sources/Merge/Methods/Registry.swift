@@ -12,6 +12,12 @@ public enum MergeMethods {
         GeneralizedTaskArithmetic.della,
         GeneralizedTaskArithmetic.dellaLinear,
         SCE(),
+        // Geometric and averaging methods.
+        Linear(),
+        Slerp(),
+        Nuslerp(),
+        Passthrough(),
+        ModelStock(),
     ]
 
     public static func named(_ name: String) -> (any MergeMethod)? {
