@@ -18,6 +18,10 @@ public enum MergeMethods {
         Nuslerp(),
         Passthrough(),
         ModelStock(),
+        Multislerp(),
+        Karcher(),
+        Nearswap(),
+        ArceeFusion(),
     ]
 
     public static func named(_ name: String) -> (any MergeMethod)? {
