@@ -12,6 +12,16 @@ public enum MergeMethods {
         GeneralizedTaskArithmetic.della,
         GeneralizedTaskArithmetic.dellaLinear,
         SCE(),
+        // Geometric and averaging methods.
+        Linear(),
+        Slerp(),
+        Nuslerp(),
+        Passthrough(),
+        ModelStock(),
+        Multislerp(),
+        Karcher(),
+        Nearswap(),
+        ArceeFusion(),
     ]
 
     public static func named(_ name: String) -> (any MergeMethod)? {
