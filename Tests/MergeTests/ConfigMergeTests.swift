@@ -164,3 +164,25 @@ import Testing
         do { _ = try Self.plan(a, b) } catch { #expect("\(error)".contains("architectures differ")) }
     }
 }
+
+extension ExactInputTests {
+    @Test(arguments: [("t: 0", "a.gguf"), ("t: 1", "b.gguf")])
+    func slerpEndpointsCopyAnInput(_ parameter: String, _ expected: String) throws {
+        let yaml = "merge_method: slerp\nbase_model: a.gguf\nparameters: {\(parameter)}\nmodels:\n  - model: a.gguf\n  - model: b.gguf\n"
+        let plan = try MergePlan.build(try MergeConfig.parse(yaml, file: "s.yml", directory: Fixture.directory.path))
+        for job in plan.jobs {
+            guard case let .copy(source) = job.operation else { Issue.record("\(job.name) is not a copy"); continue }
+            #expect(plan.inputs[source.input].label == expected)
+        }
+    }
+
+    @Test func linearWithOneWeightCopiesThatModel() throws {
+        let yaml = "merge_method: linear\nmodels:\n  - model: a.gguf\n    parameters: {weight: 0}\n  - model: b.gguf\n    parameters: {weight: 0.3}\n"
+        let plan = try MergePlan.build(try MergeConfig.parse(yaml, file: "l.yml", directory: Fixture.directory.path))
+        #expect(plan.method?.isRowLocal == true)
+        for job in plan.jobs {
+            guard case let .copy(source) = job.operation else { Issue.record("\(job.name) is not a copy"); continue }
+            #expect(plan.inputs[source.input].label == "b.gguf")
+        }
+    }
+}

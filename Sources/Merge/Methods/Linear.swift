@@ -23,6 +23,18 @@ public struct Linear: MergeMethod {
 
     static let blockSize = 4096
 
+    /// Elementwise: large tensors may stream through in row chunks.
+    public var isRowLocal: Bool { true }
+
+    /// One input weighted and every other weight 0 gives that input exactly (normalized, or weight 1).
+    public func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int? {
+        let weights = modelParameters.map { $0.number("weight") }
+        let nonzero = weights.indices.filter { weights[$0] != 0 }
+        guard nonzero.count == 1, let only = nonzero.first,
+              parameters.bool("normalize") || weights[only] == 1 else { return nil }
+        return only
+    }
+
     public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
         let n = try MethodInputs.elementCount(input, output: output, method: name)
         var weights: [Float] = []

@@ -24,6 +24,16 @@ public struct Slerp: MergeMethod {
     public var basePolicy: BaseModelPolicy { .required }
     public var parameters: [ParameterSpec] { [ParameterSpec("t", .number, .global, default: nil)] }
 
+    /// `t = 0` is the base model, `t = 1` the other model, exactly.
+    public func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int? {
+        guard let baseIndex, modelParameters.count == 2 else { return nil }
+        switch parameters.number("t") {
+        case 0: return baseIndex
+        case 1: return 1 - baseIndex
+        default: return nil
+        }
+    }
+
     /// mergekit's `dot_threshold`: above it (in absolute value) the inputs count as colinear.
     static let dotThreshold: Float = 0.9995
     /// mergekit's `eps`: norms at or below it are replaced by 1.
