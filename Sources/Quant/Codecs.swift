@@ -21,6 +21,11 @@ public enum Codecs {
         case .q4_K: Q4_K.self
         case .q5_K: Q5_K.self
         case .q6_K: Q6_K.self
+        // Non-linear and ternary codecs (Sources/Quant/IQuants, Sources/Quant/Ternary).
+        case .iq4_NL: IQ4_NL.self
+        case .iq4_XS: IQ4_XS.self
+        case .tq1_0: TQ1_0.self
+        case .tq2_0: TQ2_0.self
         default: nil
         }
     }

@@ -3,6 +3,7 @@ import GGUF
 
 /// Loads `Fixtures/kquants` (see its README.md): rows of the reference model with llama-quantize's
 /// bytes for them, synthetic edge-case blocks with llama.cpp's bytes, and gguf-py's dequantization.
+/// `Fixtures/iq` has the same layout (``iq``).
 struct KQuantFixtures: Sendable {
     struct Row: Decodable, Sendable {
         var tensor: String
@@ -23,27 +24,34 @@ struct KQuantFixtures: Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/kquants")
 
-    static let shared: KQuantFixtures = {
+    static let shared = load(directory)
+
+    /// `Fixtures/iq`: the IQ4_NL, IQ4_XS, TQ1_0 and TQ2_0 codecs' oracle data, same layout.
+    static let iq = load(directory.deletingLastPathComponent().appendingPathComponent("iq"))
+
+    static func load(_ directory: URL) -> KQuantFixtures {
         do {
-            return try KQuantFixtures()
+            return try KQuantFixtures(directory: directory)
         } catch {
             fatalError("cannot load \(directory.path): \(error)")
         }
-    }()
+    }
 
     static let types: [GGMLType] = [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
 
     let index: Index
+    let directory: URL
 
-    init() throws {
-        index = try JSONDecoder().decode(Index.self, from: Data(contentsOf: Self.directory.appendingPathComponent("index.json")))
+    init(directory: URL) throws {
+        self.directory = directory
+        index = try JSONDecoder().decode(Index.self, from: Data(contentsOf: directory.appendingPathComponent("index.json")))
     }
 
-    static func bytes(_ name: String) throws -> [UInt8] {
+    func bytes(_ name: String) throws -> [UInt8] {
         [UInt8](try Data(contentsOf: directory.appendingPathComponent(name)))
     }
 
-    static func floats(_ name: String) throws -> [Float] {
+    func floats(_ name: String) throws -> [Float] {
         let raw = try bytes(name)
         precondition(raw.count % 4 == 0, "\(name) is not a float array")
         return (0..<raw.count / 4).map { i in
@@ -62,9 +70,9 @@ struct KQuantFixtures: Sendable {
 
     /// The cases of `set` ("rows" or "edge") for `type`, in index order.
     func cases(_ set: String, _ type: GGMLType) throws -> [Case] {
-        let source = try Self.floats("\(set).f32")
-        let bytes = try Self.bytes("\(set).\(type.name)")
-        let expected = try Self.floats("\(set).\(type.name).f32")
+        let source = try floats("\(set).f32")
+        let bytes = try self.bytes("\(set).\(type.name)")
+        let expected = try floats("\(set).\(type.name).f32")
         let items: [(String, Int)] = set == "rows"
             ? index.rows.map { ("\($0.tensor)[\($0.row)]", $0.elements) }
             : index.edge.map { ($0.name, $0.elements) }
