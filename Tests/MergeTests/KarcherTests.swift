@@ -1,45 +1,30 @@
-import Merge
 import Testing
+@testable import Merge
 
-/// `karcher` (no mergekit fixture): small cases derived from mergekit's algorithm (equal weights
-/// α = 1/N, Riemannian mean of the units, scaled by Σ α‖xᵢ‖), also checked against mergekit 0.1.5's
-/// kernel.
+/// Expected values: mergekit's `karcher` run with torch on the same inputs (Support/MergekitValues.swift).
 @Suite struct KarcherTests {
-    typealias H = MergeHarness
-    let m = Karcher()
+    private typealias V = MergekitValues
 
-    @Test func parametersAreMergekits() {
-        #expect(m.parameters == [ParameterSpec("max_iter", .number, .global, default: .number(10)),
-                                 ParameterSpec("tol", .number, .global, default: .number(1e-5))])
+    @Test func defaults() throws {
+        let merged = try Harness.run(Karcher(), shape: [4, 3], [V.x0, V.x1, V.x2])
+        #expect(Harness.relativeError(merged, V.karcher3) <= 1e-6)
     }
 
-    @Test func twoInputs() throws {
-        // [1, 0], [0, 1]: initial mean [1, 1]/√2; the tangent terms α·θ/sin θ·(uᵢ − cos θ·m) are
-        // ±[0.5, −0.5]·const and cancel → stop. Scale 0.5·1 + 0.5·1 = 1.
-        #expect(H.maxDifference(try H.run(m, [[1, 0], [0, 1]]), [0.70710678, 0.70710678]) <= 1e-6)
-        // [3, 0], [0, 1]: same direction, scale 0.5·3 + 0.5·1 = 2 (not the linear average [1.5, 0.5]).
-        #expect(H.maxDifference(try H.run(m, [[3, 0], [0, 1]]), [1.41421356, 1.41421356]) <= 1e-6)
+    /// Two iterations stop before convergence: a different result, still mergekit's.
+    @Test func twoIterations() throws {
+        let merged = try Harness.run(Karcher(), shape: [4, 3], [V.x0, V.x1, V.x2],
+                                     parameters: ["max_iter": .number(2), "tol": .number(1e-5)])
+        #expect(Harness.relativeError(merged, V.karcher2Iter) <= 1e-6)
+        #expect(Harness.relativeError(V.karcher2Iter, V.karcher3) > 1e-4)
     }
 
-    @Test func iterationReachesTheKarcherMean() throws {
-        // Units at angles 0, π/2, 0 on a circle: the Karcher mean minimizes Σ θᵢ², i.e. the mean angle
-        // π/6 → [cos π/6, sin π/6] = [0.8660254, 0.5]. The initial (extrinsic) mean [2, 1]/√5 is at
-        // angle atan(1/2); one step of the exponential map reaches π/6 exactly (all on one great
-        // circle), the next tangent vanishes.
-        #expect(H.maxDifference(try H.run(m, [[1, 0], [0, 1], [1, 0]]), [0.8660254, 0.5]) <= 1e-6)
-        // max_iter 0 stops at the extrinsic mean [2, 1]/√5 = [0.89442719, 0.44721360].
-        #expect(H.maxDifference(try H.run(m, [[1, 0], [0, 1], [1, 0]], global: ["max_iter": .number(0)]),
-                                [0.89442719, 0.44721360]) <= 1e-6)
-    }
-
-    @Test func zeroInputs() throws {
-        // A zero input is left out of the mean but its α still counts in the scale: 0.5·0 + 0.5·2 = 1.
-        #expect(try H.run(m, [[0, 0], [2, 0]]) == [1, 0])
-        // All zero: zero.
-        #expect(try H.run(m, [[0, 0], [0, 0]]) == [0, 0])
+    @Test func singleInputAndZeros() throws {
+        #expect(try Harness.run(Karcher(), shape: [4, 3], [V.x1]) == V.x1)
+        #expect(try Harness.run(Karcher(), shape: [2], [[0, 0], [0, 0]]) == [0, 0])
     }
 
     @Test func rejectsFractionalMaxIter() {
-        #expect(throws: MergeError.self) { try H.run(m, [[1, 0], [0, 1]], global: ["max_iter": .number(2.5)]) }
+        let error = Harness.error { try Harness.run(Karcher(), shape: [1], [[1], [2]], parameters: ["max_iter": .number(2.5)]) }
+        #expect(Harness.isInvalid(error, "max_iter"))
     }
 }

@@ -1,46 +1,27 @@
-import Merge
 import Testing
+@testable import Merge
 
-/// `model_stock` against mergekit 0.1.5: the fixture config and small cases from mergekit's formula
-/// (offsets `dᵢ = wᵢ − w0`, `cos θ` the mean pairwise cosine, `t = N·cos θ/(1 + (N−1)·cos θ)`,
-/// `t·avg + (1 − t)·w0`), also checked against mergekit's kernel.
 @Suite struct ModelStockTests {
-    typealias H = MergeHarness
-    let m = ModelStock()
-
-    @Test func fixture() throws {
-        // model_stock.yml: a, b, c with base; mergekit appends the base after the listed models.
-        #expect(try H.worstError("model_stock", m, inputs: ["a", "b", "c", "base"], base: "base",
-                                 perModel: { _ in Array(repeating: H.model(m, [:]), count: 4) },
-                                 global: { _ in H.global(m) }) <= 1e-6)
+    /// Fixtures/merge/model_stock.yml: models a, b, c and base_model `base`, which is not listed in
+    /// `models`, so mergekit's planner appends it: inputs [a, b, c, base], base index 3.
+    @Test func matchesMergekit() throws {
+        let fixture = try FixtureMerge("model_stock", inputs: ["a", "b", "c", "base"])
+        let worst = try fixture.maxError(ModelStock(), files: ["a", "b", "c", "base"], baseIndex: 3)
+        print("model_stock.yml: max relative L2 error \(worst)")
     }
 
-    @Test func twoModels() throws {
-        // Base [1, 1], w1 = [2, 1], w2 = [2, 2]: offsets [1, 0], [1, 1], cos θ = 1/√2;
-        // t = 2·0.70710678/(1 + 0.70710678) = 0.82842712; avg = [2, 1.5];
-        // t·avg + (1 − t)·[1, 1] = [1.82842712, 1.41421356].
-        #expect(H.maxDifference(try H.run(m, [[1, 1], [2, 1], [2, 2]], base: 0), [1.82842712, 1.41421356]) <= 1e-6)
+    /// `filter_wise: true` (one ratio per row); mergekit's result run with torch.
+    @Test func filterWiseMatchesMergekit() throws {
+        let v = MergekitValues.self
+        let merged = try Harness.run(ModelStock(), shape: [4, 3], [v.x0, v.x1, v.x2, v.z0],
+                                     parameters: ["filter_wise": .bool(true)], baseIndex: 0)
+        #expect(Harness.relativeError(merged, v.stockRows) <= 1e-6)
     }
 
-    @Test func opposedOffsetsKeepTheBase() throws {
-        // Offsets [1, 0] and [−1, 0]: cos θ = −1, 1 + (2 − 1)·(−1) = 0 → singular → t = 0 → the base.
-        #expect(try H.run(m, [[5, 5], [6, 5], [4, 5]], base: 0) == [5, 5])
-    }
-
-    @Test func filterWise() throws {
-        // Base 0, w1 rows [1, 0], [1, 0], w2 rows [1, 1], [0, 1] (ggml shape [2, 2]).
-        let inputs: [[Float]] = [[0, 0, 0, 0], [1, 0, 1, 0], [1, 1, 0, 1]]
-        // Per row: row 0 as in twoModels (t = 0.82842712, avg [1, 0.5]); row 1 orthogonal → t = 0 → base.
-        #expect(H.maxDifference(try H.run(m, inputs, shape: [2, 2], base: 0, global: ["filter_wise": .bool(true)]),
-                                [0.82842712, 0.41421356, 0, 0]) <= 1e-6)
-        // Whole tensor: ⟨d1, d2⟩ = 1, ‖d1‖ = √2, ‖d2‖ = √3, cos θ = 1/√6 = 0.40824829,
-        // t = 0.81649658/1.40824829 = 0.57979590, avg = [1, 0.5, 0.5, 0.5].
-        #expect(H.maxDifference(try H.run(m, inputs, shape: [2, 2], base: 0),
-                                [0.57979590, 0.28989795, 0.28989795, 0.28989795]) <= 1e-6)
-    }
-
-    @Test func needsABaseAndTwoOthers() {
-        #expect(throws: MergeError.self) { try H.run(m, [[1, 1], [2, 1]], base: 0) }
-        #expect(throws: MergeError.self) { try H.run(m, [[1, 1], [2, 1], [2, 2]], base: nil) }
+    @Test func requiresBaseAndTwoModels() {
+        let noBase = Harness.error { try Harness.run(ModelStock(), shape: [1], [[1], [2], [3]]) }
+        #expect(Harness.isInvalid(noBase, "base"))
+        let two = Harness.error { try Harness.run(ModelStock(), shape: [1], [[1], [2]], baseIndex: 0) }
+        #expect(Harness.isInvalid(two, "at least 3"))
     }
 }

@@ -1,99 +1,114 @@
 import Foundation
 
-/// mergekit's `arcee_fusion`: keeps the other model's changes only where they are important
-/// (Arcee's "Fusion").
+/// mergekit's `arcee_fusion`: keeps the other model's value only where its importance (the change
+/// `|other − base|` times the row's KL divergence between the two models' softmaxes) is an outlier.
 ///
-/// With base `b` and the other input `p`:
-/// 1. per row (mergekit's last dimension, a ggml row): `P = softmax(p_row) + 1e-8`,
-///    `Q = softmax(b_row) + 1e-8`, `kl = Σ P·log(P/Q)`;
-/// 2. importance `s = |p − b|·kl` (elementwise, the row's `kl`);
-/// 3. `threshold = median + 1.5·(q3 − q1)` over the importances, where the quartile `q` is element
-///    `⌊q·(m − 1)⌋` (float32 product, truncated) of the `m` sorted importances;
-/// 4. `result = b + (p − b)·[s ≥ threshold]`.
+/// No parameters. Inputs: exactly two, one the base (mergekit's contract: base required,
+/// `min_inputs = max_inputs = 2`).
 ///
-/// Above 1,000,000 elements mergekit estimates the quartiles from 1,000,000 elements drawn with
-/// replacement by torch's generator; this method draws them the same way from ``RandomStream`` with
-/// `MergeInput.seed`, so the threshold (hence the result) differs from mergekit's run to run as
-/// mergekit's own does, with the same distribution. At or below that size it is deterministic.
-///
-/// Precision: softmax sums, `kl` sums are accumulated in double; elementwise operations are float32
-/// (transcendentals evaluated in double and rounded).
-///
-/// Parameters: none. Requires a base model and exactly one other input.
+/// As mergekit 0.1.5's `arcee_fusion_merge_method` in float32: per ggml row (torch's last dim),
+/// `p = softmax(other) + 1e-8`, `q = softmax(base) + 1e-8`, `kl = Σ p·log(p/q)`; importance
+/// `|other − base|·kl`; threshold `median + 1.5·(q3 − q1)` with the quartiles read from the sorted
+/// importances at index `⌊q·(n−1)⌋`; the result is `base + (other − base)·[importance ≥ threshold]`.
+/// For tensors above 1,000,000 elements mergekit takes the quartiles of 1,000,000 values sampled with
+/// replacement by torch's generator; here the sample comes from `MergeInput.seed` (same estimator, not
+/// the same draws). Softmax sums and the KL sum are accumulated in `Double` and rounded to float32.
+/// When the two models are close, the row KL is tiny and its float32 value carries rounding noise of
+/// up to ~0.5 % (torch's own result depends on the CPU's vector width), so an element whose importance
+/// lies that close to the threshold may be kept where mergekit drops it or the reverse: measured on
+/// the merge fixtures' tensors, 2 of 2,048 and 2 of 8,192 elements; every other element is identical.
 public struct ArceeFusion: MergeMethod {
     public init() {}
 
-    public var name: String { "arcee_fusion" }
-    public var basePolicy: BaseModelPolicy { .required }
+    public let name = "arcee_fusion"
     public var parameters: [ParameterSpec] { [] }
+    public var basePolicy: BaseModelPolicy { .required }
 
     /// mergekit's `_QUANTILE_SAMPLE_SIZE`.
-    static let sampleSize = 1_000_000
+    static let quantileSampleSize = 1_000_000
 
     public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        let n = try MethodInputs.elementCount(input, output: output, method: name)
-        let baseIndex = try MethodInputs.requiredBase(input, method: name)
-        try MethodInputs.expect(input.tensors.count, 2, "inputs (the base and one other)", input: input, method: name)
-        guard n > 0 else { return }
-        let b = input.tensors[baseIndex].baseAddress!, p = input.tensors[1 - baseIndex].baseAddress!
-        let importance = output.baseAddress!
-        let length = max(input.rowLength, 1)
+        try input.checkSizes(name, output: output)
+        guard let baseIndex = input.baseIndex else { throw input.invalid(name, "requires a base model") }
+        if input.tensors.count != 2 {
+            throw input.invalid(name, "requires exactly 2 inputs (the base and one other model); got \(input.tensors.count)")
+        }
+        let base = input.tensors[baseIndex], other = input.tensors[1 - baseIndex]
+        let rowLength = input.rowLength
+        guard rowLength > 0, !output.isEmpty else { return }
+        let rows = output.count / rowLength
 
-        var scratch = [Float](repeating: 0, count: 2 * length)
-        scratch.withUnsafeMutableBufferPointer { scratch in
-            let pSoft = scratch.baseAddress!, qSoft = pSoft + length
-            var row = 0
-            while row < n {
-                let count = min(length, n - row)
-                Self.softmax(p + row, count: count, into: pSoft)
-                Self.softmax(b + row, count: count, into: qSoft)
-                var sum = 0.0
-                for j in 0 ..< count {
-                    let ratio = Float(log(Double(pSoft[j] / qSoft[j])))
-                    sum += Double(pSoft[j] * ratio)
+        // Importance, into `output`.
+        var p = [Float](repeating: 0, count: rowLength), q = p
+        p.withUnsafeMutableBufferPointer { p in
+            q.withUnsafeMutableBufferPointer { q in
+                for r in 0 ..< rows {
+                    let start = r &* rowLength
+                    let range = start ..< start &+ rowLength
+                    Self.softmaxPlusEps(UnsafeBufferPointer(rebasing: other[range]), into: p)
+                    Self.softmaxPlusEps(UnsafeBufferPointer(rebasing: base[range]), into: q)
+                    var kl = 0.0
+                    for k in 0 ..< rowLength { kl += Double(p[k] * Float(log(Double(p[k] / q[k])))) }
+                    let klRow = Float(kl)
+                    for e in range { output[e] = abs(other[e] - base[e]) * klRow }
                 }
-                let kl = Float(sum)
-                for j in 0 ..< count { importance[row + j] = abs(p[row + j] - b[row + j]) * kl }
-                row += count
             }
         }
 
-        let threshold = Self.threshold(UnsafeBufferPointer(start: importance, count: n), seed: input.seed)
-        for j in 0 ..< n {
-            let mask: Float = importance[j] >= threshold ? 1 : 0
-            importance[j] = b[j] + (p[j] - b[j]) * mask
+        // Quartiles of the importances (or of a seeded sample of them).
+        var sample: [Float]
+        if output.count > Self.quantileSampleSize {
+            var generator = SplitMix64(seed: input.seed)
+            sample = (0 ..< Self.quantileSampleSize).map { _ in
+                output[Int(generator.next(below: UInt64(output.count)))]
+            }
+        } else {
+            sample = Array(output)
+        }
+        // torch.sort puts NaNs last.
+        sample.sort { $0 < $1 || ($1.isNaN && !$0.isNaN) }
+        func quantile(_ q: Float) -> Float {
+            sample[Int(q * Float(sample.count - 1))]
+        }
+        let q1 = quantile(0.25), median = quantile(0.5), q3 = quantile(0.75)
+        let threshold = median + 1.5 * (q3 - q1)
+
+        for i in output.indices {
+            let mask: Float = output[i] >= threshold ? 1 : 0
+            output[i] = base[i] + (other[i] - base[i]) * mask
         }
     }
 
-    /// `softmax(x) + 1e-8` in float32 (max subtracted, exponentials summed in double).
-    static func softmax(_ x: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
+    /// `softmax(x) + 1e-8` as torch's float32 kernel: `exp(x − max)`, times the reciprocal of the sum.
+    static func softmaxPlusEps(_ x: UnsafeBufferPointer<Float>, into out: UnsafeMutableBufferPointer<Float>) {
         var maximum = -Float.infinity
-        for j in 0 ..< count { maximum = max(maximum, x[j]) }
+        for v in x { maximum = v > maximum ? v : maximum }
         var sum = 0.0
-        for j in 0 ..< count {
-            let e = Float(exp(Double(x[j] - maximum)))
-            out[j] = e
+        for k in x.indices {
+            let e = Float(exp(Double(x[k] - maximum)))
+            out[k] = e
             sum += Double(e)
         }
-        let total = Float(sum)
-        for j in 0 ..< count { out[j] = out[j] / total + 1e-8 }
+        let scale = 1 / Float(sum)
+        for k in x.indices { out[k] = out[k] * scale + 1e-8 }
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator for sampling.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
-    /// `median + 1.5·(q3 − q1)` of `values` (or of a sample of `sampleSize` of them, with replacement).
-    static func threshold(_ values: UnsafeBufferPointer<Float>, seed: UInt64) -> Float {
-        var sorted: [Float]
-        if values.count > sampleSize {
-            let stream = RandomStream(seed: seed, stream: 0)
-            let n = UInt64(values.count)
-            sorted = (0 ..< sampleSize).map { k in values[Int(stream.bits(at: k).multipliedFullWidth(by: n).high)] }
-        } else {
-            sorted = Array(values)
-        }
-        // torch.sort puts NaN last.
-        sorted.sort { $0 < $1 || (!$0.isNaN && $1.isNaN) }
-        let last = Float(sorted.count - 1)
-        func quantile(_ q: Float) -> Float { sorted[Int(q * last)] }
-        let q1 = quantile(0.25), median = quantile(0.5), q3 = quantile(0.75)
-        return median + 1.5 * (q3 - q1)
+    /// A value in `0 ..< bound` (Lemire's multiply-shift; the bias is below 2⁻⁴⁰ for bounds < 2²⁴).
+    mutating func next(below bound: UInt64) -> UInt64 {
+        next().multipliedFullWidth(by: bound).high
     }
 }

@@ -1,107 +1,104 @@
 import Foundation
 
-/// mergekit's `karcher`: the equally weighted Karcher (Riemannian) mean of the inputs on the unit
+/// mergekit's `karcher`: the Karcher (Riemannian) mean of the inputs' directions on the unit
 /// hypersphere, scaled by their mean norm.
 ///
-/// With all inputs `x₁ … x_N` (a base model listed among the models is one more input; one input is
-/// returned unchanged), `α = 1/N`, over whole tensors:
-/// 1. `uᵢ = xᵢ/‖xᵢ‖` (0 when ‖xᵢ‖ = 0); the valid inputs are those with `‖xᵢ‖ > tol` (none: the
-///    result is 0), their weights `αᵢ` renormalized to sum to 1;
-/// 2. `m = Σ αᵢuᵢ / ‖Σ αᵢuᵢ‖` (the first valid `uᵢ` when that norm is below `tol`);
-/// 3. up to `max_iter` times: `τ = Σ αᵢ·θᵢ/sin θᵢ·(uᵢ − cos θᵢ·m)` over the inputs with
-///    `θᵢ = acos⟨m, uᵢ⟩ ≥ tol`; stop when `‖τ‖ < tol`; `m ← cos‖τ‖·m + sin‖τ‖·τ/‖τ‖`, renormalized
-///    when its norm exceeds `tol`;
-/// 4. `result = (Σᵢ α·‖xᵢ‖)·m` (all inputs, valid or not).
+/// Parameters: `max_iter` (global integer, default 10), `tol` (global, default 1e-5). Inputs: any
+/// number ≥ 1, all with equal weight `1/n`; the base model is not special (mergekit's contract:
+/// base ignored), so a listed base is averaged like any other input. One input is returned unchanged.
 ///
-/// Precision: norms and dot products are accumulated in double; elementwise operations are float32
-/// in mergekit's order (transcendentals evaluated in double and rounded).
-///
-/// Parameters: global `max_iter` (10; a whole number ≥ 0), `tol` (1e-5). The base model is not
-/// treated specially.
+/// As mergekit 0.1.5's `karcher_merge_tensors` in float32, over each tensor as one flattened vector:
+/// units `xᵢ/‖xᵢ‖` of the inputs with `‖xᵢ‖ > tol` (alphas renormalized over those), start at their
+/// normalized weighted sum, then up to `max_iter` steps of `m ← cos‖τ‖·m + sin‖τ‖·τ/‖τ‖`, renormalized,
+/// with `τ = Σ αᵢ·θᵢ/sin θᵢ·(uᵢ − cos θᵢ·m)` (terms with `θᵢ < tol` skipped), stopping when
+/// `‖τ‖ < tol`; the result is `m · Σ (1/n)‖xᵢ‖` over all inputs. Norms and dots are summed in `Double`
+/// and rounded to float32; `acos`/`sin`/`cos` are evaluated in `Double` on float32 arguments and rounded.
 public struct Karcher: MergeMethod {
     public init() {}
 
-    public var name: String { "karcher" }
+    public let name = "karcher"
+    static let maxIter = ParameterSpec("max_iter", .number, .global, default: .number(10))
+    static let tol = ParameterSpec("tol", .number, .global, default: .number(1e-5))
+    public var parameters: [ParameterSpec] { [Self.maxIter, Self.tol] }
     public var basePolicy: BaseModelPolicy { .ignored }
-    public var parameters: [ParameterSpec] {
-        [ParameterSpec("max_iter", .number, .global, default: .number(10)),
-         ParameterSpec("tol", .number, .global, default: .number(1e-5))]
-    }
 
     public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        let n = try MethodInputs.elementCount(input, output: output, method: name)
-        let iterations = input.parameters.number("max_iter")
-        guard iterations >= 0, iterations == iterations.rounded(), iterations < 1e6 else {
-            throw .invalidInputs(method: name, tensor: input.name,
-                                 reason: "max_iter must be a whole number ≥ 0, got \(iterations.formatted)")
+        try input.checkSizes(name, output: output)
+        let maxIterValue = try input.number(name, Self.maxIter)
+        guard let maxIter = Int(exactly: maxIterValue) else {
+            throw input.invalid(name, "`max_iter` must be an integer; got \(maxIterValue.formatted)")
         }
-        let tol = input.parameters.number("tol")
-        let count = input.tensors.count
-        if count == 1 {
-            _ = output.update(fromContentsOf: input.tensors[0])
+        let tol = try input.number(name, Self.tol)
+        let xs = input.tensors
+        if xs.count == 1 {
+            for i in output.indices { output[i] = xs[0][i] }
             return
         }
-        guard n > 0 else { return }
+        let alphas = [Double](repeating: 1.0 / Double(xs.count), count: xs.count)
 
-        let alpha = 1.0 / Double(count)
-        // Units in place: uᵢ = xᵢ/‖xᵢ‖ in float32, zero for a zero tensor.
+        // Units in place (zero for a zero tensor); keep the float32 norms.
         var norms: [Float] = []
-        for tensor in input.tensors {
-            let x = tensor.baseAddress!
-            let norm = Reductions.norm(x, count: n)
+        for x in xs {
+            let norm = VectorMath.norm(x.readOnly)
             norms.append(norm)
             if norm == 0 {
-                for j in 0 ..< n { x[j] = 0 }
+                for i in x.indices { x[i] = 0 }
             } else {
-                for j in 0 ..< n { x[j] = x[j] / norm }
+                for i in x.indices { x[i] = x[i] / norm }
             }
         }
-        let valid = input.tensors.indices.filter { Double(norms[$0]) > tol }
-        let mean = output.baseAddress!
+        let valid = xs.indices.filter { Double(norms[$0]) > tol }
         guard !valid.isEmpty else {
-            for j in 0 ..< n { mean[j] = 0 }
+            // mergekit: `sum(tensor * 0)`: zeros (NaN where an input was not finite).
+            for i in output.indices { output[i] = 0 }
+            for x in xs { for i in x.indices { output[i] = output[i] + x[i] * 0 } }
             return
         }
-        let alphaSum = valid.reduce(0.0) { sum, _ in sum + alpha }
-        let alphas = valid.map { _ in Float(alpha / alphaSum) }
-        let units = valid.map { input.tensors[$0].baseAddress! }
+        let validSum = valid.reduce(0.0) { $0 + alphas[$1] }
+        let weights = valid.map { Float(alphas[$0] / validSum) }
+        let units = valid.map { xs[$0] }
 
-        for j in 0 ..< n { mean[j] = 0 }
-        for (a, u) in zip(alphas, units) {
-            for j in 0 ..< n { mean[j] = mean[j] + a * u[j] }
+        // The starting point: the normalized weighted sum of the units, in `output`.
+        let mean = output
+        for i in mean.indices { mean[i] = 0 }
+        for (unit, w) in zip(units, weights) {
+            for i in mean.indices { mean[i] = mean[i] + w * unit[i] }
         }
-        let meanNorm = Reductions.norm(mean, count: n)
+        let meanNorm = VectorMath.norm(mean.readOnly)
         if Double(meanNorm) < tol {
-            for j in 0 ..< n { mean[j] = units[0][j] }
+            for i in mean.indices { mean[i] = units[0][i] }
         } else {
-            for j in 0 ..< n { mean[j] = mean[j] / meanNorm }
+            for i in mean.indices { mean[i] = mean[i] / meanNorm }
         }
 
-        var tangentStorage = [Float](repeating: 0, count: n)
-        tangentStorage.withUnsafeMutableBufferPointer { storage in
-            let tangent = storage.baseAddress!
-            for _ in 0 ..< Int(iterations) {
-                for j in 0 ..< n { tangent[j] = 0 }
-                for (a, u) in zip(alphas, units) {
-                    let dot = min(max(Float(Reductions.dot(mean, u, count: n)), -1), 1)
+        var tangentStorage = [Float](repeating: 0, count: output.count)
+        tangentStorage.withUnsafeMutableBufferPointer { tangent in
+            for _ in 0 ..< max(maxIter, 0) {
+                for i in tangent.indices { tangent[i] = 0 }
+                for (unit, w) in zip(units, weights) {
+                    let dot = min(max(Float(VectorMath.dot(mean.readOnly, unit.readOnly)), -1), 1)
                     let theta = Float(acos(Double(dot)))
                     if Double(theta) < tol { continue }
-                    let c = a * (theta / Float(sin(Double(theta))))
-                    for j in 0 ..< n { tangent[j] += c * (u[j] - dot * mean[j]) }
+                    let coefficient = w * (theta / Float(sin(Double(theta))))
+                    for i in tangent.indices {
+                        tangent[i] = tangent[i] + coefficient * (unit[i] - dot * mean[i])
+                    }
                 }
-                let tangentNorm = Reductions.norm(tangent, count: n)
+                let tangentNorm = VectorMath.norm(tangent.readOnly)
                 if Double(tangentNorm) < tol { break }
-                let cosine = Float(cos(Double(tangentNorm))), sine = Float(sin(Double(tangentNorm)))
-                for j in 0 ..< n { mean[j] = cosine * mean[j] + sine * (tangent[j] / tangentNorm) }
-                let unitNorm = Reductions.norm(mean, count: n)
+                let c = Float(cos(Double(tangentNorm))), s = Float(sin(Double(tangentNorm)))
+                for i in mean.indices {
+                    mean[i] = c * mean[i] + s * (tangent[i] / tangentNorm)
+                }
+                let unitNorm = VectorMath.norm(mean.readOnly)
                 if Double(unitNorm) > tol {
-                    for j in 0 ..< n { mean[j] = mean[j] / unitNorm }
+                    for i in mean.indices { mean[i] = mean[i] / unitNorm }
                 }
             }
         }
-        // scale = Σ α·‖xᵢ‖ over every input, a float32 sum in input order.
+
         var scale: Float = 0
-        for norm in norms { scale += Float(alpha) * norm }
-        for j in 0 ..< n { mean[j] = scale * mean[j] }
+        for (alpha, norm) in zip(alphas, norms) { scale = scale + Float(alpha) * norm }
+        for i in output.indices { output[i] = scale * mean[i] }
     }
 }

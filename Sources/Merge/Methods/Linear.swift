@@ -1,27 +1,22 @@
-/// mergekit's `linear`: the weighted average of the inputs (Wortsman et al., "Model soups",
-/// arXiv:2203.05482).
+/// mergekit's `linear`: the weighted sum of the inputs, divided by the sum of the weights when
+/// `normalize` is true (the default).
 ///
-/// `result = Σ wᵢ·xᵢ`, divided by `Σ wᵢ` when `normalize`. As mergekit: the weights are rounded to
-/// float32 first, `Σ wᵢ` is a float32 sum in input order, the products are accumulated in float32 in
-/// input order, then divided, so the result agrees with mergekit's bit for bit up to its vectorized
-/// kernels' rounding.
+/// Parameters: `weight` (per model, required; with no base policy every input, a listed base
+/// included, needs one), `normalize` (global, default true). The base model is not special: it is
+/// merged like any other input if the plan passes it. Any number of inputs ≥ 1.
 ///
-/// Parameters: per model `weight` (required; every input has one, mergekit's scope is all inputs:
-/// a base model listed among `models` is an ordinary input), global `normalize` (true).
-///
-/// Difference: with `normalize` and weights summing to exactly zero, mergekit divides by zero (the
-/// output is inf/NaN); this method throws instead.
+/// Math as mergekit 0.1.5's `linear_merge` in float32: weights rounded to float32,
+/// `result = 0; result += tensor·weight` in input order, then `result / Σ weight` (the sum in
+/// float32, in input order). Exact up to float32 rounding of the same operations.
+/// Unlike mergekit (which writes inf/NaN), normalizing weights that sum to zero is an error.
 public struct Linear: MergeMethod {
     public init() {}
 
-    public var name: String { "linear" }
+    public let name = "linear"
+    static let weight = ParameterSpec("weight", .number, .perModel, default: nil)
+    static let normalize = ParameterSpec("normalize", .bool, .global, default: .bool(true))
+    public var parameters: [ParameterSpec] { [Self.weight, Self.normalize] }
     public var basePolicy: BaseModelPolicy { .ignored }
-    public var parameters: [ParameterSpec] {
-        [ParameterSpec("weight", .number, .perModel, default: nil),
-         ParameterSpec("normalize", .bool, .global, default: .bool(true))]
-    }
-
-    static let blockSize = 4096
 
     /// Elementwise: large tensors may stream through in row chunks.
     public var isRowLocal: Bool { true }
@@ -36,32 +31,25 @@ public struct Linear: MergeMethod {
     }
 
     public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        let n = try MethodInputs.elementCount(input, output: output, method: name)
+        try input.checkSizes(name, output: output)
         var weights: [Float] = []
         for index in input.tensors.indices {
-            weights.append(Float(try MethodInputs.finite("weight", of: index, input, method: name)))
+            weights.append(Float(try input.number(name, Self.weight, input: index)))
         }
-        let normalize = input.parameters.bool("normalize")
-        var total: Float = 0
-        for w in weights { total += w }
-        if normalize && total == 0 {
-            throw .invalidInputs(method: name, tensor: input.name,
-                                 reason: "weights sum to 0: cannot normalize (set normalize: false)")
-        }
-        guard n > 0, let out = output.baseAddress else { return }
-        var start = 0
-        while start < n {
-            let count = min(Self.blockSize, n - start)
-            let o = out + start
-            for j in 0 ..< count { o[j] = 0 }
-            for (tensor, w) in zip(input.tensors, weights) {
-                let x = tensor.baseAddress! + start
-                for j in 0 ..< count { o[j] += x[j] * w }
+        let normalize = try input.bool(name, Self.normalize)
+
+        for i in output.indices { output[i] = 0 }
+        for (tensor, weight) in zip(input.tensors, weights) {
+            for i in output.indices {
+                output[i] = output[i] + tensor[i] * weight
             }
-            if normalize {
-                for j in 0 ..< count { o[j] = o[j] / total }
-            }
-            start += count
         }
+        guard normalize else { return }
+        var denominator: Float = 0
+        for weight in weights { denominator += weight }
+        if denominator == 0 || !denominator.isFinite {
+            throw input.invalid(name, "weights sum to \(denominator); cannot normalize (set `normalize: false`)")
+        }
+        for i in output.indices { output[i] = output[i] / denominator }
     }
 }

@@ -1,22 +1,27 @@
-/// mergekit's `passthrough`: the single input, unchanged.
+/// mergekit's `passthrough`: the single input, unchanged, or multiplied by its `scale`.
 ///
-/// The plan turns `passthrough` tensors into raw copies (no decoding), so this merge only runs when
-/// called directly; it copies its one input.
-///
-/// mergekit also accepts an optional per-input `scale` (multiply the tensor by it when given). It is
-/// not declared here: ``ParameterSpec`` has no "optional without default", and the plan's raw copy
-/// would ignore it, so a config that sets `scale` is rejected as an unknown parameter rather than
-/// silently merged without it.
+/// Parameters: `scale` (per model, optional). mergekit's default is "none" (no multiplication);
+/// here it is 1, which gives the same values bit for bit (`x · 1 == x` in IEEE arithmetic).
+/// Exactly one input (mergekit's contract `max_inputs=1`); layer selection happens in the plan.
 public struct Passthrough: MergeMethod {
     public init() {}
 
-    public var name: String { "passthrough" }
+    public let name = "passthrough"
+    static let scale = ParameterSpec("scale", .number, .perModel, default: .number(1))
+    public var parameters: [ParameterSpec] { [Self.scale] }
     public var basePolicy: BaseModelPolicy { .ignored }
-    public var parameters: [ParameterSpec] { [] }
 
     public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        _ = try MethodInputs.elementCount(input, output: output, method: name)
-        try MethodInputs.expect(input.tensors.count, 1, "input", input: input, method: name)
-        _ = output.update(fromContentsOf: input.tensors[0])
+        try input.checkSizes(name, output: output)
+        if input.tensors.count != 1 {
+            throw input.invalid(name, "requires exactly 1 input; got \(input.tensors.count)")
+        }
+        let source = input.tensors[0]
+        let scale = Float(try input.number(name, Self.scale, input: 0))
+        if scale == 1 {
+            for i in output.indices { output[i] = source[i] }
+        } else {
+            for i in output.indices { output[i] = source[i] * scale }
+        }
     }
 }

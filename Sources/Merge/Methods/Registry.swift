@@ -1,7 +1,6 @@
 /// Every merge method by its mergekit name.
 public enum MergeMethods {
     public static let all: [any MergeMethod] = [
-        // Each method group adds its methods here.
         // Task-vector family (mergekit's GeneralizedTaskArithmeticMerge instances) and SCE.
         GeneralizedTaskArithmetic.taskArithmetic,
         GeneralizedTaskArithmetic.ties,
@@ -12,16 +11,16 @@ public enum MergeMethods {
         GeneralizedTaskArithmetic.della,
         GeneralizedTaskArithmetic.dellaLinear,
         SCE(),
-        // Geometric and averaging methods.
+        // Averaging, interpolation and geometric methods.
         Linear(),
-        Slerp(),
-        Nuslerp(),
-        Passthrough(),
-        ModelStock(),
-        Multislerp(),
+        SLERP(),
+        NuSLERP(),
+        MultiSLERP(),
         Karcher(),
-        Nearswap(),
+        ModelStock(),
+        NearSwap(),
         ArceeFusion(),
+        Passthrough(),
     ]
 
     public static func named(_ name: String) -> (any MergeMethod)? {
