@@ -72,8 +72,13 @@ public struct MergeEngine: Sendable {
         case .copy: rowLocal = true
         case .merge: rowLocal = plan.method?.isRowLocal ?? false
         }
-        let chunkRows = rowLocal ? max(Self.rowsPerChunk, chunkElements / rowLength / Self.rowsPerChunk * Self.rowsPerChunk) : rows
-        let capacity = min(rows, chunkRows) * rowLength
+        if rowLocal {
+            let (error, signal) = try streamRows(job, plan: plan, write: write)
+            report.requantizationError = signal > 0 ? (error / signal).squareRoot() : (error > 0 ? .infinity : 0)
+            return report
+        }
+        let chunkRows = rows
+        let capacity = rows * rowLength
         let sources = job.sources
         let inputs = (0 ..< sources.count).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: capacity) }
         let output = UnsafeMutableBufferPointer<Float>.allocate(capacity: capacity)
@@ -109,6 +114,87 @@ public struct MergeEngine: Sendable {
         return report
     }
 
+    /// Copies and row-local methods, fused: each worker takes 64 rows at a time, dequantizes them from
+    /// every input, merges, encodes and decodes back (for the error), in buffers that stay in cache. No
+    /// float copy of the tensor exists; the encoded bytes of up to `chunkElements` rows at a time are
+    /// written in order. Returns the squared requantization error and squared norm.
+    func streamRows(_ job: TensorJob, plan: MergePlan,
+                    write: (UnsafeRawBufferPointer) throws(MergeError) -> Void) throws(MergeError) -> (Double, Double) {
+        let rowLength = max(job.shape[0], 1)
+        let rows = job.elementCount / rowLength
+        let sources = job.sources
+        for source in sources where !Codecs.canDequantize(source.tensor.type) {
+            throw .unsupportedType(file: plan.inputs[source.input].label, tensor: source.tensor.name, type: source.tensor.type.name)
+        }
+        guard let rowBytes = job.outputType.byteCount(elements: rowLength), Codecs.canQuantize(job.outputType) else {
+            throw .unsupportedType(file: "output", tensor: job.name, type: job.outputType.name)
+        }
+        let piece = Self.rowsPerChunk
+        let chunkRows = max(piece, chunkElements / rowLength / piece * piece)
+        let encoded = UnsafeMutableRawBufferPointer.allocate(byteCount: min(rows, chunkRows) * rowBytes, alignment: 64)
+        let sums = UnsafeMutableBufferPointer<(Double, Double)>.allocate(capacity: (min(rows, chunkRows) + piece - 1) / piece + 1)
+        defer {
+            encoded.deallocate()
+            sums.deallocate()
+        }
+        let measure = job.outputType != .f32
+        var error = 0.0, signal = 0.0
+        if rows == 0 { try write(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        for first in stride(from: 0, to: rows, by: chunkRows) {
+            let chunk = first ..< min(rows, first + chunkRows)
+            let failure = Mutex<MergeError?>(nil)
+            parallelChunks(count: chunk.count, chunk: piece, threads: threads) { local in
+                let global = (chunk.lowerBound + local.lowerBound) ..< (chunk.lowerBound + local.upperBound)
+                let count = local.count * rowLength
+                let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: count * (sources.count + 2))
+                defer { scratch.deallocate() }
+                func slot(_ i: Int) -> UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(rebasing: scratch[i * count ..< (i + 1) * count]) }
+                let inputs = sources.indices.map(slot)
+                let output = slot(sources.count), back = slot(sources.count + 1)
+                let dst = UnsafeMutableRawBufferPointer(rebasing: encoded[local.lowerBound * rowBytes ..< local.upperBound * rowBytes])
+                do throws(MergeError) {
+                    for (source, buffer) in zip(sources, inputs) {
+                        try decode(source, rows: global, plan: plan, into: buffer)
+                    }
+                    switch job.operation {
+                    case .copy:
+                        _ = output.update(fromContentsOf: inputs[0])
+                    case let .merge(_, baseIndex, parameters, modelParameters):
+                        let input = MergeInput(name: job.name, shape: [rowLength, local.count], tensors: inputs,
+                                               modelParameters: modelParameters, parameters: parameters,
+                                               baseIndex: baseIndex, seed: Self.seed(seed, tensor: job.name))
+                        try plan.method!.merge(input, into: output)
+                    }
+                    do {
+                        try Codecs.quantize(job.outputType, UnsafeBufferPointer(output), into: dst)
+                        if measure { try Codecs.dequantize(job.outputType, UnsafeRawBufferPointer(dst), into: back) }
+                    } catch {
+                        throw .file("output tensor \(job.name): \(error)")
+                    }
+                } catch {
+                    failure.withLock { $0 = $0 ?? error }
+                    return
+                }
+                var e = 0.0, s = 0.0
+                if measure {
+                    for i in 0 ..< count {
+                        let d = Double(back[i] - output[i])
+                        e += d * d
+                        s += Double(output[i]) * Double(output[i])
+                    }
+                }
+                sums[local.lowerBound / piece] = (e, s)
+            }
+            if let failure = failure.withLock({ $0 }) { throw failure }
+            try write(UnsafeRawBufferPointer(rebasing: encoded[0 ..< chunk.count * rowBytes]))
+            for i in 0 ..< (chunk.count + piece - 1) / piece {
+                error += sums[i].0
+                signal += sums[i].1
+            }
+        }
+        return (error, signal)
+    }
+
     /// The source whose bytes are the output, when no arithmetic is needed: a copy job in the same type,
     /// or a merge whose inputs are all byte-identical and of the output type.
     func rawCopySource(_ job: TensorJob, plan: MergePlan) -> TensorSource? {
@@ -122,6 +208,23 @@ public struct MergeEngine: Sendable {
             guard other.count == bytes.count, memcmp(other.baseAddress!, bytes.baseAddress!, bytes.count) == 0 else { return nil }
         }
         return first
+    }
+
+    /// Dequantizes rows `rows` of a source tensor into `buffer` on the calling thread, with its input's
+    /// LoRA delta applied.
+    func decode(_ source: TensorSource, rows: Range<Int>, plan: MergePlan,
+                into buffer: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
+        let input = plan.inputs[source.input]
+        let tensor = source.tensor
+        let rowBytes = tensor.type.byteCount(elements: tensor.shape[0]) ?? 0
+        let bytes = input.model.bytes(of: tensor)
+        do {
+            try Codecs.dequantize(tensor.type, UnsafeRawBufferPointer(rebasing: bytes[rows.lowerBound * rowBytes ..< rows.upperBound * rowBytes]),
+                                  into: buffer)
+        } catch {
+            throw .file("\(input.label): \(tensor.name): \(error)")
+        }
+        try input.adapter?.addDelta(to: buffer, tensor: tensor.name, rows: rows)
     }
 
     /// Dequantizes rows `rows` of a source tensor into `buffer`, with its input's LoRA delta applied.
