@@ -260,9 +260,11 @@ func runBenchmark() throws {
     let q4a = dir + "/a-Q4_K_M.gguf", q4b = dir + "/b-Q4_K_M.gguf", q8a = dir + "/a-Q8_0.gguf", q8b = dir + "/b-Q8_0.gguf"
     let ours = try measure([tool, "quantize", f16a, q4a, "Q4_K_M", "--threads", threads, "--quiet"])
     print("quantize F16→Q4_K_M    ggufmerge       \(format(ours))")
+    var llamaSeconds: Double?
     if let llama = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map({ "\($0)/llama-quantize" })
         .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
         let theirs = try measure([llama, f16a, dir + "/llama-Q4_K_M.gguf", "Q4_K_M", threads])
+        llamaSeconds = theirs.seconds
         print("quantize F16→Q4_K_M    llama-quantize  \(format(theirs))")
         print(String(format: "  ratio ggufmerge / llama-quantize: %.2f×", ours.seconds / theirs.seconds))
         let same = FileManager.default.contentsEqual(atPath: q4a, andPath: dir + "/llama-Q4_K_M.gguf")
@@ -286,7 +288,11 @@ func runBenchmark() throws {
         let floor = try ioFloor(inputs: inputs, outputBytes: fileSize(like), dir: dir)
         do {
             let m = try measure([tool, "merge"] + arguments + ["-o", out, "--threads", threads, "--quiet", "--force"])
-            print("merge \(label.padding(toLength: 20, withPad: " ", startingAt: 0)) \(format(m))  I/O floor \(String(format: "%.2f s", floor))  ratio \(String(format: "%.2f×", m.seconds / floor))")
+            var line = "merge \(label.padding(toLength: 20, withPad: " ", startingAt: 0)) \(format(m))  I/O floor \(String(format: "%.2f s", floor))  ratio \(String(format: "%.2f×", m.seconds / floor))"
+            if label.hasPrefix("ties"), let llamaSeconds {
+                line += String(format: "  (%.2f× llama-quantize F16→Q4_K_M)", m.seconds / llamaSeconds)
+            }
+            print(line)
         } catch {
             print("merge \(label): \(error)")
         }

@@ -136,4 +136,18 @@ import Testing
         #expect(model.tensor(named: "blk.0.attn_k.weight")?.type == .q8_0)
         #expect(model.tensor(named: "blk.0.attn_norm.weight")?.type == .f32)
     }
+
+    /// Split output, as llama-gguf-split names it, read back as one model.
+    @Test func splitOutputReadsBackAsOneModel() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try Self.run(["merge", Self.merge + "/ties.yml", "-o", directory + "/ties.gguf",
+                                   "--split-max-tensors", "4", "--quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let shards = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(shards == ["ties-00001-of-00003.gguf", "ties-00002-of-00003.gguf", "ties-00003-of-00003.gguf"])
+        let model = try GGUFModel(path: directory + "/ties-00001-of-00003.gguf")
+        #expect(model.tensors.count == 10)
+        #expect(model.metadata["general.architecture"]?.string == "llama")
+    }
 }
