@@ -33,15 +33,7 @@ enum LoraCommand: Command {
         }
         var params = arguments.all("--param")
         if arguments.value("--method") == nil { params.append("weight=1") }
-        if !params.isEmpty {
-            yaml += "parameters:\n"
-            for param in params {
-                guard let equals = param.firstIndex(of: "="), equals != param.startIndex else {
-                    throw UsageError(command: spec, message: "--param takes key=value, not '\(param)'")
-                }
-                yaml += "  \(param[..<equals]): \(param[param.index(after: equals)...])\n"
-            }
-        }
+        yaml += try parametersYAML(params, spec: spec)
         let config = try MergeConfig.parse(yaml, file: "<command line>", directory: FileManager.default.currentDirectoryPath)
         try MergeCommand.execute(config, configText: yaml, arguments: arguments, spec: spec)
     }

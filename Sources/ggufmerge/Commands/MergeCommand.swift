@@ -124,18 +124,21 @@ enum MergeCommand: Command {
         if let base = arguments.value("--base") { yaml += "base_model: \(quoted(base))\n" }
         yaml += "models:\n"
         for model in arguments.positionals { yaml += "  - model: \(quoted(model))\n" }
-        let params = arguments.all("--param")
-        if !params.isEmpty {
-            yaml += "parameters:\n"
-            for param in params {
-                guard let equals = param.firstIndex(of: "="), equals != param.startIndex else {
-                    throw UsageError(command: spec, message: "--param takes key=value, not '\(param)'")
-                }
-                yaml += "  \(param[..<equals]): \(param[param.index(after: equals)...])\n"
-            }
-        }
-        return yaml
+        return yaml + (try parametersYAML(arguments.all("--param"), spec: spec))
     }
+}
+
+/// `--param key=value` options as a config's global `parameters:` block (empty without any).
+func parametersYAML(_ params: [String], spec: CommandSpec) throws(UsageError) -> String {
+    guard !params.isEmpty else { return "" }
+    var yaml = "parameters:\n"
+    for param in params {
+        guard let equals = param.firstIndex(of: "="), equals != param.startIndex else {
+            throw UsageError(command: spec, message: "--param takes key=value, not '\(param)'")
+        }
+        yaml += "  \(param[..<equals]): \(param[param.index(after: equals)...])\n"
+    }
+    return yaml
 }
 
 /// A YAML double-quoted scalar.
