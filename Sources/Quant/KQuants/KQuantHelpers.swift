@@ -183,11 +183,12 @@ internal func makeQKX2Quants(
         return (0, -min)
     }
     let fmax = Float(nmax)
+    let nmax32 = Int32(nmax)
     var iscale = fmax / (max - min)
     var scale = 1 / iscale
     var bestError: Float = 0
     for i in 0..<n {
-        let l = Swift.max(0, Swift.min(nmax, Int(nearestInt(iscale * (x[i] - min)))))
+        let l = Swift.max(0, Swift.min(nmax32, nearestInt(iscale * (x[i] - min))))
         levels[i] = UInt8(truncatingIfNeeded: l)
         var diff = scale * Float(l) + min - x[i]
         diff = useMad ? diff.magnitude : diff * diff
@@ -200,7 +201,7 @@ internal func makeQKX2Quants(
         var sumL2: Float = 0
         var sumXL: Float = 0
         for i in 0..<n {
-            let l = Swift.max(0, Swift.min(nmax, Int(nearestInt(iscale * (x[i] - min)))))
+            let l = Swift.max(0, Swift.min(nmax32, nearestInt(iscale * (x[i] - min))))
             laux[i] = UInt8(truncatingIfNeeded: l)
             let w = weights[i]
             let fl = Float(l)
