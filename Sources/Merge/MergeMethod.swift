@@ -103,9 +103,12 @@ public struct MergeInput {
     /// A seed for random methods, already mixed with the tensor's identity: the same seed and tensor
     /// give the same result whatever the thread count.
     public var seed: UInt64
+    /// Threads the method may use for independent blocks (results must not depend on it).
+    public var threads: Int
 
     public init(name: String, shape: [Int], tensors: [UnsafeMutableBufferPointer<Float>],
-                modelParameters: [Parameters], parameters: Parameters, baseIndex: Int?, seed: UInt64) {
+                modelParameters: [Parameters], parameters: Parameters, baseIndex: Int?, seed: UInt64,
+                threads: Int = 1) {
         self.name = name
         self.shape = shape
         self.tensors = tensors
@@ -113,6 +116,7 @@ public struct MergeInput {
         self.parameters = parameters
         self.baseIndex = baseIndex
         self.seed = seed
+        self.threads = max(1, threads)
     }
 
     public var count: Int { tensors.first?.count ?? 0 }

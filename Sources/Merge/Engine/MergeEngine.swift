@@ -103,7 +103,8 @@ public struct MergeEngine: Sendable {
                 var shape = job.shape
                 if range.count != rows { shape = [rowLength, range.count] }
                 let input = MergeInput(name: job.name, shape: shape, tensors: chunkInputs, modelParameters: modelParameters,
-                                       parameters: parameters, baseIndex: baseIndex, seed: Self.seed(seed, tensor: job.name))
+                                       parameters: parameters, baseIndex: baseIndex, seed: Self.seed(seed, tensor: job.name),
+                                       threads: threads)
                 try method.merge(input, into: chunkOutput)
             }
             let (e, s) = try encode(UnsafeBufferPointer(chunkOutput), job: job, write: write)

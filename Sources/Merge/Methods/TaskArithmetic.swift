@@ -92,45 +92,37 @@ public struct GeneralizedTaskArithmetic: MergeMethod {
         // Without sparsification or election, the task vectors are only summed: compute them on
         // the fly instead of writing them out.
         let onTheFly = sparsification == nil && consensus == nil
-        var deltas: [WeightedDelta] = []
-        deltas.reserveCapacity(others.count)
+        var weights: [Float] = []
         for index in others {
-            let delta = input.tensors[index]
-            let parameters = input.modelParameters[index]
-            let weight = parameters.number("weight")
+            let weight = input.modelParameters[index].number("weight")
             guard weight.isFinite else {
                 throw .invalidInputs(method: name, tensor: input.name, reason: "input \(index): weight is not finite")
             }
-            if onTheFly {
-                deltas.append(WeightedDelta(values: delta.baseAddress!, scale: 1, weight: Float(weight),
-                                            base: base.baseAddress!))
-                continue
+            weights.append(Float(weight))
+        }
+        var deltas: [WeightedDelta]
+        if onTheFly {
+            deltas = zip(others, weights).map { index, weight in
+                WeightedDelta(values: input.tensors[index].baseAddress!, scale: 1, weight: weight, base: base.baseAddress!)
             }
-            var sparse = SparsifiedDelta(bounds: .all, scale: 1)
-            if let sparsification {
-                let options = SparsifyOptions(
-                    density: parameters.number("density"), gamma: parameters.number("gamma"),
-                    epsilon: parameters.number("epsilon"), rescale: input.parameters.bool("rescale"))
-                // The magnitude methods rank |delta|: histogram its top digits while subtracting.
-                var topDigits: [Int]? = nil
-                if (sparsification == .magnitude || sparsification == .magnitudeOutliers) && options.density < 1 {
-                    topDigits = MagnitudeSelection.subtract(UnsafeBufferPointer(base), from: delta)
-                } else {
-                    TaskVectors.subtract(base, from: delta)
+        } else {
+            // Each model's task vector is made and sparsified independently (its own random stream):
+            // in parallel over the models.
+            let results = UnsafeMutableBufferPointer<Result<SparsifiedDelta, MergeError>>.allocate(capacity: others.count)
+            defer { results.deallocate() }
+            parallelChunks(count: others.count, chunk: 1, threads: input.threads) { range in
+                for position in range {
+                    results.baseAddress!.advanced(by: position).initialize(to: Result { () throws(MergeError) in
+                        try taskVector(input, index: others[position], base: base)
+                    })
                 }
-                do {
-                    sparse = try Sparsify.apply(sparsification, to: delta, rowLength: input.rowLength,
-                                                options: options,
-                                                stream: RandomStream(seed: input.seed, stream: index),
-                                                topDigits: topDigits)
-                } catch {
-                    throw .invalidInputs(method: name, tensor: input.name, reason: "input \(index): \(error)")
-                }
-            } else {
-                TaskVectors.subtract(base, from: delta)
             }
-            deltas.append(WeightedDelta(values: delta.baseAddress!, bounds: sparse.bounds, scale: sparse.scale,
-                                        weight: Float(weight)))
+            deltas = []
+            for position in others.indices {
+                let sparse = try results[position].get()
+                deltas.append(WeightedDelta(values: input.tensors[others[position]].baseAddress!, bounds: sparse.bounds,
+                                            scale: sparse.scale, weight: weights[position]))
+            }
         }
 
         let normalize = input.parameters.bool("normalize")
@@ -140,24 +132,27 @@ public struct GeneralizedTaskArithmetic: MergeMethod {
         let b = base.baseAddress!, out = output.baseAddress!
 
         if let consensus {
+            // Blocks are independent: in parallel, each with its own scratch.
             let block = Self.blockSize
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * block) { scratch in
-                let majority = scratch.baseAddress!, divisor = scratch.baseAddress! + block
-                var start = 0
-                while start < n {
-                    let count = min(block, n - start)
-                    let mixed = out + start
-                    Consensus.elect(consensus, deltas, start: start, count: count, into: majority)
-                    Consensus.sumAgreeing(deltas, start: start, count: count, majority: majority,
-                                          mixed: mixed, divisor: divisor)
-                    if normalize {
-                        for j in 0 ..< count {
-                            let d = divisor[j]
-                            mixed[j] = mixed[j] / (d == 0 ? 1 : d)
+            let blocks = (n + block - 1) / block
+            parallelChunks(count: blocks, chunk: max(1, blocks / (4 * input.threads)), threads: input.threads) { range in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * block) { scratch in
+                    let majority = scratch.baseAddress!, divisor = scratch.baseAddress! + block
+                    for blockIndex in range {
+                        let start = blockIndex * block
+                        let count = min(block, n - start)
+                        let mixed = out + start
+                        Consensus.elect(consensus, deltas, start: start, count: count, into: majority)
+                        Consensus.sumAgreeing(deltas, start: start, count: count, majority: majority,
+                                              mixed: mixed, divisor: divisor)
+                        if normalize {
+                            for j in 0 ..< count {
+                                let d = divisor[j]
+                                mixed[j] = mixed[j] / (d == 0 ? 1 : d)
+                            }
                         }
+                        Self.finish(mixed, base: b + start, count: count, lambda: scaleByLambda ? lambdaFloat : nil)
                     }
-                    Self.finish(mixed, base: b + start, count: count, lambda: scaleByLambda ? lambdaFloat : nil)
-                    start += count
                 }
             }
         } else {
@@ -190,6 +185,33 @@ public struct GeneralizedTaskArithmetic: MergeMethod {
 }
 
 extension GeneralizedTaskArithmetic {
+    /// Turns input `index` into its task vector (in place: model − base) and sparsifies it.
+    func taskVector(_ input: MergeInput, index: Int, base: UnsafeMutableBufferPointer<Float>) throws(MergeError)
+        -> SparsifiedDelta {
+        let delta = input.tensors[index]
+        guard let sparsification else {
+            TaskVectors.subtract(base, from: delta)
+            return SparsifiedDelta(bounds: .all, scale: 1)
+        }
+        let parameters = input.modelParameters[index]
+        let options = SparsifyOptions(
+            density: parameters.number("density"), gamma: parameters.number("gamma"),
+            epsilon: parameters.number("epsilon"), rescale: input.parameters.bool("rescale"))
+        // The magnitude methods rank |delta|: histogram its top digits while subtracting.
+        var topDigits: [Int]? = nil
+        if (sparsification == .magnitude || sparsification == .magnitudeOutliers) && options.density < 1 {
+            topDigits = MagnitudeSelection.subtract(UnsafeBufferPointer(base), from: delta)
+        } else {
+            TaskVectors.subtract(base, from: delta)
+        }
+        do {
+            return try Sparsify.apply(sparsification, to: delta, rowLength: input.rowLength, options: options,
+                                      stream: RandomStream(seed: input.seed, stream: index), topDigits: topDigits)
+        } catch {
+            throw .invalidInputs(method: name, tensor: input.name, reason: "input \(index): \(error)")
+        }
+    }
+
     /// `mixed *= lambda` (when given), then `mixed = base + mixed`, as separate float32 steps.
     @inline(__always)
     static func finish(_ mixed: UnsafeMutablePointer<Float>, base: UnsafeMutablePointer<Float>, count: Int,
