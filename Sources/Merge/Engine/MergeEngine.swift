@@ -44,8 +44,9 @@ public struct MergeEngine: Sendable {
             writer = try GGUFWriter(path: path, metadata: plan.metadata, tensors: plan.jobs.map(\.descriptor),
                                     split: split, protecting: plan.inputs.flatMap(\.paths))
         } catch { throw .file(error.description) }
+        let scratch = Scratch()
         for (index, job) in plan.jobs.enumerated() {
-            let report = try execute(job, index: index, plan: plan) { (bytes) throws(MergeError) in
+            let report = try execute(job, index: index, plan: plan, scratch: scratch) { (bytes) throws(MergeError) in
                 do { try writer.appendPart(bytes) } catch { throw .file(String(describing: error)) }
             }
             for source in job.sources { plan.inputs[source.input].model.releasePages(of: source.tensor) }
@@ -56,7 +57,7 @@ public struct MergeEngine: Sendable {
 
     /// Produces one output tensor and hands its bytes to `write`, in one piece or, for copies and
     /// row-local methods on large tensors, in row chunks.
-    func execute(_ job: TensorJob, index: Int, plan: MergePlan,
+    func execute(_ job: TensorJob, index: Int, plan: MergePlan, scratch: Scratch = Scratch(),
                  write: (UnsafeRawBufferPointer) throws(MergeError) -> Void) throws(MergeError) -> TensorReport {
         var report = TensorReport(index: index, name: job.name, outputType: job.outputType, copied: false,
                                   requantizationError: 0, bytes: job.byteCount)
@@ -80,12 +81,9 @@ public struct MergeEngine: Sendable {
         let chunkRows = rows
         let capacity = rows * rowLength
         let sources = job.sources
-        let inputs = (0 ..< sources.count).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: capacity) }
-        let output = UnsafeMutableBufferPointer<Float>.allocate(capacity: capacity)
-        defer {
-            inputs.forEach { $0.deallocate() }
-            output.deallocate()
-        }
+        let floats = scratch.floats(capacity * (sources.count + 1))
+        let inputs = (0 ..< sources.count).map { UnsafeMutableBufferPointer(rebasing: floats[$0 * capacity ..< ($0 + 1) * capacity]) }
+        let output = UnsafeMutableBufferPointer(rebasing: floats[sources.count * capacity ..< (sources.count + 1) * capacity])
         var error = 0.0, signal = 0.0
         for first in stride(from: 0, to: max(rows, 1), by: max(chunkRows, 1)) {
             let range = first ..< min(rows, first + chunkRows)
@@ -316,4 +314,22 @@ public struct MergeEngine: Sendable {
         z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
         return z ^ (z >> 31)
     }
+}
+
+/// Float scratch for whole-tensor merges, kept across tensors and grown on demand: a fresh allocation
+/// per tensor would page-fault (and zero) hundreds of megabytes again for every large tensor. The peak
+/// is the same either way: the largest tensor's inputs and output.
+final class Scratch {
+    private var buffer = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
+
+    /// At least `count` floats (contents undefined), valid until the next call.
+    func floats(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
+        if buffer.count < count {
+            buffer.deallocate()
+            buffer = .allocate(capacity: count)
+        }
+        return UnsafeMutableBufferPointer(rebasing: buffer[0 ..< count])
+    }
+
+    deinit { buffer.deallocate() }
 }

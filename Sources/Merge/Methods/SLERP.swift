@@ -42,17 +42,20 @@ public struct SLERP: MergeMethod {
             throw input.invalid(name, "requires exactly 2 inputs (the base and one other model); got \(input.tensors.count)")
         }
         let t = Float(try input.number(name, Self.t))
-        let (coefA, coefB) = Self.coefficients(t: t, input.tensors[base].readOnly, input.tensors[1 - base].readOnly)
-        VectorMath.combine(coefA, input.tensors[base].readOnly, coefB, input.tensors[1 - base].readOnly, into: output)
+        let (coefA, coefB) = Self.coefficients(t: t, input.tensors[base].readOnly, input.tensors[1 - base].readOnly,
+                                               threads: input.threads)
+        VectorMath.combine(coefA, input.tensors[base].readOnly, coefB, input.tensors[1 - base].readOnly, into: output,
+                           threads: input.threads)
     }
 
     /// The coefficients of `v0` and `v1` in mergekit's `slerp(t, v0, v1)`.
-    static func coefficients(t: Float, _ v0: UnsafeBufferPointer<Float>, _ v1: UnsafeBufferPointer<Float>) -> (Float, Float) {
+    static func coefficients(t: Float, _ v0: UnsafeBufferPointer<Float>, _ v1: UnsafeBufferPointer<Float>,
+                             threads: Int = 1) -> (Float, Float) {
         if v0.isEmpty { return (1 - t, t) }
-        var norm0 = VectorMath.norm(v0), norm1 = VectorMath.norm(v1)
+        var norm0 = VectorMath.norm(v0, threads: threads), norm1 = VectorMath.norm(v1, threads: threads)
         if !(norm0 > eps) { norm0 = 1 }
         if !(norm1 > eps) { norm1 = 1 }
-        let dot = min(max(Float(VectorMath.normalizedDot(v0, norm0, v1, norm1)), -1), 1)
+        let dot = min(max(Float(VectorMath.normalizedDot(v0, norm0, v1, norm1, threads: threads)), -1), 1)
         if abs(dot) > dotThreshold { return (1 - t, t) }
         let theta = acos(Double(dot))
         let sinTheta = sin(theta)
