@@ -142,12 +142,19 @@ public protocol MergeMethod: Sendable {
     /// the rest 0, `t = 0`, all task-vector weights 0, …), or nil. The plan then copies that input's
     /// bytes instead of computing, and never requantizes them. Default nil.
     func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int?
+    /// Whether merging inputs that are all equal returns that same tensor for these parameters (true
+    /// for averages, interpolations and task-vector methods; false for a linear sum whose weights do
+    /// not add up to 1, or a scaled passthrough). The engine then copies the bytes when the inputs are
+    /// byte-identical, instead of requantizing them. Default false.
+    func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool
 }
 
 extension MergeMethod {
     public var isRowLocal: Bool { false }
 
     public func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int? { nil }
+
+    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { false }
 }
 
 /// Errors of the `Merge` module: one line each, naming what is wrong.

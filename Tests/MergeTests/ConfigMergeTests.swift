@@ -186,3 +186,43 @@ extension ExactInputTests {
         }
     }
 }
+
+extension ExactInputTests {
+    /// passthrough copies bytes only at scale 1; another scale multiplies (mergekit's `scale`).
+    @Test func passthroughScaleIsApplied() throws {
+        let yaml = "merge_method: passthrough\nslices:\n  - sources:\n      - model: a.gguf\n        layer_range: [0, 3]\n"
+            + "        parameters: {scale: 0.5}\n"
+        let plan = try MergePlan.build(try MergeConfig.parse(yaml, file: "p.yml", directory: Fixture.directory.path))
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("scaled-\(UUID().uuidString).gguf").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        try MergeEngine(threads: 2).run(plan, to: output)
+        let ours = try Fixture.tensors(atPath: output), a = try Fixture.f32Tensors("a.gguf")
+        for (name, tensor) in a {
+            #expect(ours[name]?.values == tensor.values.map { $0 * 0.5 }, "\(name)")
+        }
+        let unscaled = try MergePlan.build(try MergeConfig.parse(yaml.replacingOccurrences(of: "0.5", with: "1"),
+                                                                 file: "p.yml", directory: Fixture.directory.path))
+        #expect(unscaled.jobs.allSatisfy { if case .copy = $0.operation { true } else { false } })
+    }
+}
+
+extension ExactInputTests {
+    /// Byte-identical inputs are copied only when the method returns equal inputs unchanged: a linear
+    /// sum with weights 0.7 + 0.6 and no normalization gives 1.3 × the input.
+    @Test func identicalInputsFollowTheMethod() throws {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("a-\(UUID().uuidString).gguf").path
+        try FileManager.default.copyItem(atPath: Fixture.path("a.gguf"), toPath: copy)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let yaml = "merge_method: linear\nparameters: {normalize: false}\nmodels:\n"
+            + "  - model: a.gguf\n    parameters: {weight: 0.7}\n  - model: \(copy)\n    parameters: {weight: 0.6}\n"
+        let plan = try MergePlan.build(try MergeConfig.parse(yaml, file: "l.yml", directory: Fixture.directory.path))
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("sum-\(UUID().uuidString).gguf").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        try MergeEngine(threads: 2).run(plan, to: output)
+        let ours = try Fixture.tensors(atPath: output), a = try Fixture.f32Tensors("a.gguf")
+        for (name, tensor) in a {
+            let expected = tensor.values.map { ($0 * Float(0.7) + $0 * Float(0.6)) }
+            #expect(ours[name]?.values == expected, "\(name)")
+        }
+    }
+}

@@ -187,12 +187,18 @@ public struct MergeEngine: Sendable {
     }
 
     /// The source whose bytes are the output, when no arithmetic is needed: a copy job in the same type,
-    /// or a merge whose inputs are all byte-identical and of the output type.
+    /// or a merge whose inputs are all byte-identical and of the output type, by a method that returns
+    /// equal inputs unchanged.
     func rawCopySource(_ job: TensorJob, plan: MergePlan) -> TensorSource? {
         let sources = job.sources
         guard let first = sources.first, sources.allSatisfy({ $0.tensor.type == job.outputType }),
               sources.allSatisfy({ plan.inputs[$0.input].adapter?.pairs[$0.tensor.name] == nil }) else { return nil }
-        if case .copy = job.operation { return first }
+        switch job.operation {
+        case .copy:
+            return first
+        case let .merge(_, _, parameters, modelParameters):
+            guard plan.method?.keepsAgreeingInputs(parameters: parameters, modelParameters: modelParameters) == true else { return nil }
+        }
         let bytes = plan.inputs[first.input].model.bytes(of: first.tensor)
         for source in sources.dropFirst() {
             let other = plan.inputs[source.input].model.bytes(of: source.tensor)

@@ -93,8 +93,8 @@ extension MergePlan {
             }
             try checkShapes(sources, inputs: inputs, output: name)
             let resolved = try config.resolveParameters(for: method, at: site, layout: layout)
-            let exact = method.name == "passthrough" || sources.count == 1 ? 0
-                : method.exactInput(parameters: resolved.global, modelParameters: resolved.perModel, baseIndex: resolved.baseIndex)
+            let exact = method.exactInput(parameters: resolved.global, modelParameters: resolved.perModel,
+                                          baseIndex: resolved.baseIndex)
             let operation: TensorJob.Operation = if let exact {
                 .copy(sources[exact])
             } else {

@@ -24,6 +24,9 @@ public struct ArceeFusion: MergeMethod {
     public var parameters: [ParameterSpec] { [] }
     public var basePolicy: BaseModelPolicy { .required }
 
+    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
+    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
+
     /// mergekit's `_QUANTILE_SAMPLE_SIZE`.
     static let quantileSampleSize = 1_000_000
 

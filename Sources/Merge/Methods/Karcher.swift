@@ -22,6 +22,9 @@ public struct Karcher: MergeMethod {
     public var parameters: [ParameterSpec] { [Self.maxIter, Self.tol] }
     public var basePolicy: BaseModelPolicy { .ignored }
 
+    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
+    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
+
     public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
         try input.checkSizes(name, output: output)
         let maxIterValue = try input.number(name, Self.maxIter)

@@ -21,6 +21,11 @@ public struct Linear: MergeMethod {
     /// Elementwise: large tensors may stream through in row chunks.
     public var isRowLocal: Bool { true }
 
+    /// Equal inputs give that input when the weights are normalized or add up to 1.
+    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool {
+        parameters.bool("normalize") || modelParameters.reduce(0) { $0 + $1.number("weight") } == 1
+    }
+
     /// One input weighted and every other weight 0 gives that input exactly (normalized, or weight 1).
     public func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int? {
         let weights = modelParameters.map { $0.number("weight") }

@@ -18,6 +18,9 @@ public struct ModelStock: MergeMethod {
     public var parameters: [ParameterSpec] { [Self.filterWise] }
     public var basePolicy: BaseModelPolicy { .required }
 
+    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
+    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
+
     public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
         try input.checkSizes(name, output: output)
         guard let baseIndex = input.baseIndex else { throw input.invalid(name, "requires a base model") }

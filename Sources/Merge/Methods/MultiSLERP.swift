@@ -26,6 +26,9 @@ public struct MultiSLERP: MergeMethod {
     public var parameters: [ParameterSpec] { [Self.weight, Self.normalizeWeights, Self.eps] }
     public var basePolicy: BaseModelPolicy { .optional }
 
+    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
+    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
+
     public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
         try input.checkSizes(name, output: output)
         let models = input.nonBaseIndices

@@ -25,6 +25,9 @@ public struct NuSLERP: MergeMethod {
     public var parameters: [ParameterSpec] { [Self.weight, Self.rowWise, Self.flatten] }
     public var basePolicy: BaseModelPolicy { .optional }
 
+    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
+    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
+
     public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
         try input.checkSizes(name, output: output)
         let models = input.nonBaseIndices

@@ -11,6 +11,19 @@ public struct Passthrough: MergeMethod {
     public var parameters: [ParameterSpec] { [Self.scale] }
     public var basePolicy: BaseModelPolicy { .ignored }
 
+    /// Elementwise: large tensors may stream through in row chunks.
+    public var isRowLocal: Bool { true }
+
+    /// Equal inputs (there is one) give that input at `scale` 1.
+    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool {
+        exactInput(parameters: parameters, modelParameters: modelParameters, baseIndex: nil) != nil
+    }
+
+    /// With `scale` 1 the output is the input: the plan copies its bytes.
+    public func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int? {
+        modelParameters.count == 1 && modelParameters[0].number("scale") == 1 ? 0 : nil
+    }
+
     public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
         try input.checkSizes(name, output: output)
         if input.tensors.count != 1 {

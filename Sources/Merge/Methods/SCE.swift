@@ -21,6 +21,9 @@ public struct SCE: MergeMethod {
 
     public var name: String { "sce" }
     public var basePolicy: BaseModelPolicy { .required }
+
+    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
+    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
     public var parameters: [ParameterSpec] {
         [
             ParameterSpec("int8_mask", .bool, .global, default: .bool(false)),

@@ -20,6 +20,9 @@ public struct SLERP: MergeMethod {
     public var parameters: [ParameterSpec] { [Self.t] }
     public var basePolicy: BaseModelPolicy { .required }
 
+    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
+    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
+
     /// `t = 0` is the base model, `t = 1` the other model, exactly.
     public func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int? {
         guard let baseIndex, modelParameters.count == 2 else { return nil }

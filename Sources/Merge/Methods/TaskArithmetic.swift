@@ -47,6 +47,9 @@ public struct GeneralizedTaskArithmetic: MergeMethod {
 
     public var basePolicy: BaseModelPolicy { .required }
 
+    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
+    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
+
     /// Plain task arithmetic is elementwise; sparsification and sign consensus are not.
     public var isRowLocal: Bool { sparsification == nil && consensus == nil }
 
