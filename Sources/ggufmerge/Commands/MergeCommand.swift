@@ -90,9 +90,11 @@ enum MergeCommand: Command {
                 text += "  \(job.name) \(shape): copy [\(source.input)] \(source.tensor.name)  \(from) → \(job.outputType.name)\n"
             case let .merge(sources, baseIndex, parameters, modelParameters):
                 let global = parameters.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                // The base's per-model values are only defaults the method never reads: not shown.
                 let perModel = zip(sources, modelParameters).enumerated().map { index, pair in
+                    if index == baseIndex { return "[\(pair.0.input) base]" }
                     let values = pair.1.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                    return "[\(pair.0.input)\(index == baseIndex ? " base" : "")]" + (values.isEmpty ? "" : " \(values)")
+                    return "[\(pair.0.input)]" + (values.isEmpty ? "" : " \(values)")
                 }.joined(separator: ", ")
                 text += "  \(job.name) \(shape): \(global.isEmpty ? "" : global + "; ")\(perModel)  \(from) → \(job.outputType.name)\n"
             }
