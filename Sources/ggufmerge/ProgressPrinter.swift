@@ -52,6 +52,7 @@ final class ProgressPrinter {
         let worst = reports.filter { !$0.copied && $0.requantizationError > 0 }
             .sorted { $0.requantizationError > $1.requantizationError }.prefix(top)
         var text = "requantization error (‖requantized − merged‖ / ‖merged‖), worst tensors:\n"
+        if worst.isEmpty { text += "  none: every tensor was written in F32 or copied\n" }
         for r in worst {
             text += "  " + String(format: "%.3e", r.requantizationError) + "  \(r.outputType.name.padding(toLength: 6, withPad: " ", startingAt: 0)) \(r.name)\n"
         }
