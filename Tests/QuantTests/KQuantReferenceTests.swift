@@ -3,14 +3,20 @@ import GGUF
 import Quant
 import Testing
 
-/// The K-quant codecs against llama-quantize's own output (`tiny-pure-<TYPE>.gguf` rows) and
-/// against llama.cpp's quantizer on synthetic edge-case blocks; dequantization against gguf-py.
+/// The K-quant, IQ4 and ternary codecs against llama-quantize's own output (rows of
+/// `tiny-pure-<TYPE>.gguf`, `Fixtures/kquants`; of `tiny-<TYPE>.gguf`, `Fixtures/iq`) and against
+/// llama.cpp's quantizers on synthetic edge-case blocks; dequantization against gguf-py.
 @Suite struct KQuantReferenceTests {
-    static let types = KQuantFixtures.types
+    static let types = KQuantFixtures.types + [.iq4_NL, .iq4_XS, .tq1_0, .tq2_0]
+
+    /// The fixture set holding `type`'s cases.
+    static func fixtures(_ type: GGMLType) -> KQuantFixtures {
+        KQuantFixtures.types.contains(type) ? .shared : .iq
+    }
 
     @Test("quantize(F32 row) is byte-identical to llama-quantize", arguments: types)
     func quantizeRowsMatchLlamaQuantize(type: GGMLType) throws {
-        for c in try KQuantFixtures.shared.cases("rows", type) {
+        for c in try Self.fixtures(type).cases("rows", type) {
             let out = try quantize(type, Array(c.source))
             #expect(firstByteDifference(out, c.bytes) == nil, "\(c): \(firstByteDifference(out, c.bytes) ?? "")")
         }
@@ -18,7 +24,7 @@ import Testing
 
     @Test("dequantize(reference bytes) is bit-identical to gguf-py", arguments: types)
     func dequantizeRowsMatchGGUFPy(type: GGMLType) throws {
-        for c in try KQuantFixtures.shared.cases("rows", type) {
+        for c in try Self.fixtures(type).cases("rows", type) {
             let out = try dequantize(type, Array(c.bytes), count: c.source.count)
             #expect(firstBitDifference(out, c.expected) == nil, "\(c): \(firstBitDifference(out, c.expected) ?? "")")
         }
@@ -26,7 +32,7 @@ import Testing
 
     @Test("edge-case blocks quantize like llama.cpp's quantize_row_*_ref", arguments: types)
     func quantizeEdgeCasesMatchLlamaCpp(type: GGMLType) throws {
-        for c in try KQuantFixtures.shared.cases("edge", type) {
+        for c in try Self.fixtures(type).cases("edge", type) {
             let out = try quantize(type, Array(c.source))
             #expect(firstByteDifference(out, c.bytes) == nil, "\(c): \(firstByteDifference(out, c.bytes) ?? "")")
         }
@@ -34,7 +40,7 @@ import Testing
 
     @Test("edge-case blocks dequantize like gguf-py", arguments: types)
     func dequantizeEdgeCasesMatchGGUFPy(type: GGMLType) throws {
-        for c in try KQuantFixtures.shared.cases("edge", type) {
+        for c in try Self.fixtures(type).cases("edge", type) {
             let out = try dequantize(type, Array(c.bytes), count: c.source.count)
             #expect(firstBitDifference(out, c.expected) == nil, "\(c): \(firstBitDifference(out, c.expected) ?? "")")
         }
@@ -42,14 +48,15 @@ import Testing
 
     @Test("many rows in one call give the same bytes as row by row", arguments: types)
     func wholeBufferMatchesRows(type: GGMLType) throws {
-        let cases = try KQuantFixtures.shared.cases("rows", type)
+        let cases = try Self.fixtures(type).cases("rows", type)
+        #expect(cases.count >= 10)
         let all = try quantize(type, cases.flatMap { Array($0.source) })
         #expect(all == cases.flatMap { Array($0.bytes) })
         let floats = try dequantize(type, all, count: cases.reduce(0) { $0 + $1.source.count })
         #expect(firstBitDifference(floats, cases.flatMap { Array($0.expected) }) == nil)
     }
 
-    @Test("the registry knows all five K-quant types both ways", arguments: types)
+    @Test("the registry knows every type both ways", arguments: types)
     func registry(type: GGMLType) {
         #expect(Codecs.decoder(for: type)?.type == type)
         #expect(Codecs.encoder(for: type)?.type == type)
@@ -58,13 +65,13 @@ import Testing
     @Test("a byte count that does not fit the elements is an error, not a crash", arguments: types)
     func sizeMismatch(type: GGMLType) {
         let src = [Float](repeating: 0, count: 256)
-        var dst = [UInt8](repeating: 0, count: type.typeSize - 1)
-        #expect(throws: QuantError.sizeMismatch(type, elements: 256, bytes: type.typeSize - 1)) {
+        var dst = [UInt8](repeating: 0, count: type.byteCount(elements: 256)! - 1)
+        #expect(throws: QuantError.sizeMismatch(type, elements: 256, bytes: dst.count)) {
             try src.withUnsafeBufferPointer { s in
                 try dst.withUnsafeMutableBytes { d in try Codecs.quantize(type, s, into: d) }
             }
         }
-        let bytes = [UInt8](repeating: 0, count: type.typeSize)
+        let bytes = [UInt8](repeating: 0, count: type.byteCount(elements: 256)!)
         var floats = [Float](repeating: 0, count: 255)
         #expect(throws: QuantError.self) {
             try bytes.withUnsafeBytes { s in
