@@ -66,51 +66,57 @@ public struct MergeEngine: Sendable {
             report.copied = true
             return report
         }
-        let rowLength = max(job.shape[0], 1)
-        let rows = job.elementCount / rowLength
         let rowLocal: Bool
         switch job.operation {
         case .copy: rowLocal = true
         case .merge: rowLocal = plan.method?.isRowLocal ?? false
         }
+        try checkDecodable(job.sources, plan: plan)
+        let (error, signal): (Double, Double)
         if rowLocal {
-            let (error, signal) = try streamRows(job, plan: plan, write: write)
-            report.requantizationError = signal > 0 ? (error / signal).squareRoot() : (error > 0 ? .infinity : 0)
-            return report
-        }
-        let chunkRows = rows
-        let capacity = rows * rowLength
-        let sources = job.sources
-        let floats = scratch.floats(capacity * (sources.count + 1))
-        let inputs = (0 ..< sources.count).map { UnsafeMutableBufferPointer(rebasing: floats[$0 * capacity ..< ($0 + 1) * capacity]) }
-        let output = UnsafeMutableBufferPointer(rebasing: floats[sources.count * capacity ..< (sources.count + 1) * capacity])
-        var error = 0.0, signal = 0.0
-        for first in stride(from: 0, to: max(rows, 1), by: max(chunkRows, 1)) {
-            let range = first ..< min(rows, first + chunkRows)
-            let count = range.count * rowLength
-            let chunkInputs = inputs.map { UnsafeMutableBufferPointer(rebasing: $0[0 ..< count]) }
-            let chunkOutput = UnsafeMutableBufferPointer(rebasing: output[0 ..< count])
-            for (source, buffer) in zip(sources, chunkInputs) {
-                try load(source, rows: range, plan: plan, into: buffer)
-            }
-            switch job.operation {
-            case .copy:
-                _ = chunkOutput.update(fromContentsOf: chunkInputs[0])
-            case let .merge(_, baseIndex, parameters, modelParameters):
-                guard let method = plan.method else { throw .other("internal: plan has merge jobs but no method") }
-                var shape = job.shape
-                if range.count != rows { shape = [rowLength, range.count] }
-                let input = MergeInput(name: job.name, shape: shape, tensors: chunkInputs, modelParameters: modelParameters,
-                                       parameters: parameters, baseIndex: baseIndex, seed: Self.seed(seed, tensor: job.name),
-                                       threads: threads)
-                try method.merge(input, into: chunkOutput)
-            }
-            let (e, s) = try encode(UnsafeBufferPointer(chunkOutput), job: job, write: write)
-            error += e
-            signal += s
+            (error, signal) = try streamRows(job, plan: plan, write: write)
+        } else {
+            (error, signal) = try mergeWhole(job, plan: plan, scratch: scratch, write: write)
         }
         report.requantizationError = signal > 0 ? (error / signal).squareRoot() : (error > 0 ? .infinity : 0)
         return report
+    }
+
+    /// A merge whose method needs the whole tensor: every input decoded into float (rows in
+    /// parallel), merged once, encoded. Returns the squared requantization error and squared norm.
+    func mergeWhole(_ job: TensorJob, plan: MergePlan, scratch: Scratch,
+                    write: (UnsafeRawBufferPointer) throws(MergeError) -> Void) throws(MergeError) -> (Double, Double) {
+        guard case let .merge(sources, baseIndex, parameters, modelParameters) = job.operation, let method = plan.method else {
+            throw .other("internal: whole-tensor path without a merge method")
+        }
+        let count = job.elementCount, rowLength = max(job.shape[0], 1)
+        let floats = scratch.floats(count * (sources.count + 1))
+        let inputs = (0 ..< sources.count).map { UnsafeMutableBufferPointer(rebasing: floats[$0 * count ..< ($0 + 1) * count]) }
+        let output = UnsafeMutableBufferPointer(rebasing: floats[sources.count * count ..< (sources.count + 1) * count])
+        for (source, buffer) in zip(sources, inputs) {
+            let failure = Mutex<MergeError?>(nil)
+            parallelChunks(count: count / rowLength, chunk: Self.rowsPerChunk, threads: threads) { rows in
+                do throws(MergeError) {
+                    try decode(source, rows: rows, plan: plan,
+                               into: UnsafeMutableBufferPointer(rebasing: buffer[rows.lowerBound * rowLength ..< rows.upperBound * rowLength]))
+                } catch {
+                    failure.withLock { $0 = $0 ?? error }
+                }
+            }
+            if let failure = failure.withLock({ $0 }) { throw failure }
+        }
+        let input = MergeInput(name: job.name, shape: job.shape, tensors: inputs, modelParameters: modelParameters,
+                               parameters: parameters, baseIndex: baseIndex, seed: Self.seed(seed, tensor: job.name),
+                               threads: threads)
+        try method.merge(input, into: output)
+        return try encode(UnsafeBufferPointer(output), job: job, write: write)
+    }
+
+    /// Every source's type can be decoded (checked before any work, so no tensor is half written).
+    func checkDecodable(_ sources: [TensorSource], plan: MergePlan) throws(MergeError) {
+        for source in sources where !Codecs.canDequantize(source.tensor.type) {
+            throw .unsupportedType(file: plan.inputs[source.input].label, tensor: source.tensor.name, type: source.tensor.type.name)
+        }
     }
 
     /// Copies and row-local methods, fused: each worker takes 64 rows at a time, dequantizes them from
@@ -122,9 +128,6 @@ public struct MergeEngine: Sendable {
         let rowLength = max(job.shape[0], 1)
         let rows = job.elementCount / rowLength
         let sources = job.sources
-        for source in sources where !Codecs.canDequantize(source.tensor.type) {
-            throw .unsupportedType(file: plan.inputs[source.input].label, tensor: source.tensor.name, type: source.tensor.type.name)
-        }
         guard let rowBytes = job.outputType.byteCount(elements: rowLength), Codecs.canQuantize(job.outputType) else {
             throw .unsupportedType(file: "output", tensor: job.name, type: job.outputType.name)
         }
@@ -208,7 +211,7 @@ public struct MergeEngine: Sendable {
     }
 
     /// Dequantizes rows `rows` of a source tensor into `buffer` on the calling thread, with its input's
-    /// LoRA delta applied.
+    /// LoRA delta applied (callers parallelize over row ranges).
     func decode(_ source: TensorSource, rows: Range<Int>, plan: MergePlan,
                 into buffer: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
         let input = plan.inputs[source.input]
@@ -221,27 +224,6 @@ public struct MergeEngine: Sendable {
         } catch {
             throw .file("\(input.label): \(tensor.name): \(error)")
         }
-        try input.adapter?.addDelta(to: buffer, tensor: tensor.name, rows: rows)
-    }
-
-    /// Dequantizes rows `rows` of a source tensor into `buffer`, with its input's LoRA delta applied.
-    func load(_ source: TensorSource, rows: Range<Int>, plan: MergePlan,
-              into buffer: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        let input = plan.inputs[source.input]
-        let tensor = source.tensor
-        let bytes = input.model.bytes(of: tensor)
-        let rowLength = tensor.shape[0]
-        guard let rowBytes = tensor.type.byteCount(elements: rowLength), Codecs.canDequantize(tensor.type) else {
-            throw .unsupportedType(file: input.label, tensor: tensor.name, type: tensor.type.name)
-        }
-        let failure = Mutex<String?>(nil)
-        parallelChunks(count: rows.count, chunk: Self.rowsPerChunk, threads: threads) { local in
-            let global = (rows.lowerBound + local.lowerBound) ..< (rows.lowerBound + local.upperBound)
-            let src = UnsafeRawBufferPointer(rebasing: bytes[global.lowerBound * rowBytes ..< global.upperBound * rowBytes])
-            let dst = UnsafeMutableBufferPointer(rebasing: buffer[local.lowerBound * rowLength ..< local.upperBound * rowLength])
-            do { try Codecs.dequantize(tensor.type, src, into: dst) } catch { failure.withLock { $0 = "\(error)" } }
-        }
-        if let error = failure.withLock({ $0 }) { throw .file("\(input.label): \(tensor.name): \(error)") }
         try input.adapter?.addDelta(to: buffer, tensor: tensor.name, rows: rows)
     }
 
