@@ -12,6 +12,19 @@
 /// Groups whose largest magnitude is below this are treated as all zero (`GROUP_MAX_EPS`).
 @usableFromInline internal let kGroupMaxEps: Float = 1e-15
 
+/// The value of largest magnitude (the first one, on ties) and that magnitude, as the scans of
+/// `make_qx_quants` and `make_q3_quants` find them.
+@inline(__always)
+internal func signedMaxMagnitude(_ n: Int, _ x: UnsafePointer<Float>) -> (value: Float, magnitude: Float) {
+    var max: Float = 0
+    var amax: Float = 0
+    for i in 0..<n {
+        let ax = x[i].magnitude
+        if ax > amax { amax = ax; max = x[i] }
+    }
+    return (max, amax)
+}
+
 /// Signed symmetric quantization of `n` values to levels `-nmax ..< nmax`, stored in `levels` as
 /// `level + nmax`; returns the scale (`x ≈ scale · level`). With `rmseType` 1 the scale is refined by
 /// weighted least squares (weights `x²`) over 18 candidate inverse scales around `-nmax / max`.
@@ -23,12 +36,7 @@ internal func makeQXQuants(
     _ n: Int, _ nmax: Int, _ x: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<Int8>,
     rmseType: Int
 ) -> Float {
-    var max: Float = 0
-    var amax: Float = 0
-    for i in 0..<n {
-        let ax = x[i].magnitude
-        if ax > amax { amax = ax; max = x[i] }
-    }
+    let (max, amax) = signedMaxMagnitude(n, x)
     if amax < kGroupMaxEps {
         for i in 0..<n { levels[i] = 0 }
         return 0
@@ -97,12 +105,7 @@ internal func makeQ3Quants(
     _ n: Int, _ nmax: Int, _ x: UnsafePointer<Float>, _ levels: UnsafeMutablePointer<Int8>,
     doRmse: Bool
 ) -> Float {
-    var max: Float = 0
-    var amax: Float = 0
-    for i in 0..<n {
-        let ax = x[i].magnitude
-        if ax > amax { amax = ax; max = x[i] }
-    }
+    let (max, amax) = signedMaxMagnitude(n, x)
     if amax < kGroupMaxEps {
         for i in 0..<n { levels[i] = 0 }
         return 0
