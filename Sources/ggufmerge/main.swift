@@ -2,7 +2,8 @@ import Foundation
 
 /// The `ggufmerge` command line: parses, wires the libraries, reports. Exit codes: 0 ok,
 /// 1 runtime failure, 2 usage or config error.
-let commands: [any Command.Type] = [MergeCommand.self, LoraCommand.self, QuantizeCommand.self, InspectCommand.self]
+let commands: [any Command.Type] = [MergeCommand.self, LoraCommand.self, QuantizeCommand.self, InspectCommand.self,
+                                   CheckCommand.self, ExtractLoraCommand.self]
 
 let toolSpec = CommandSpec(
     name: "ggufmerge",

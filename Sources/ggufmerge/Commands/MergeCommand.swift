@@ -65,6 +65,9 @@ enum MergeCommand: Command {
         if !dryRun { try refuseExisting(output, force: arguments.flag("--force")) }
 
         let plan = try MergePlan.build(config, options: options)
+        for warning in try plan.inputWarnings(threads: threads) {
+            FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8))
+        }
         if dryRun {
             print(describe(plan), terminator: "")
             return
