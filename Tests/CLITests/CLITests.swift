@@ -151,3 +151,65 @@ import Testing
         #expect(model.metadata["general.architecture"]?.string == "llama")
     }
 }
+
+/// `check` and the warnings `merge` prints from it (Fixtures/check: tiny converted Llamas).
+@Suite struct CheckCLITests {
+    static let check = CLITests.root.appendingPathComponent("Fixtures/check").path
+
+    @Test func checkPrintsATableAndJSON() throws {
+        let table = try CLITests.run(["check", "--base", Self.check + "/base.gguf", Self.check + "/ft-small.gguf", Self.check + "/unrelated.gguf"])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("same initialization") && table.stdout.contains("unrelated"))
+        let json = try CLITests.run(["check", "--json", "--base", Self.check + "/base.gguf", Self.check + "/ft-small.gguf"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let models = try #require(object["models"] as? [[String: Any]])
+        // Float (F16) files: no rounding noise worth the name, a ratio far above any warning.
+        #expect((models[1]["task_vector_noise_ratio"] as? Double ?? 0) > 1e4)
+        let incompatible = try CLITests.run(["check", Self.check + "/base.gguf", CLITests.merge + "/base.gguf"])
+        #expect(incompatible.status == 1 && incompatible.stdout.contains("llama.block_count"))
+        let missing = try CLITests.run(["check", Self.check + "/base.gguf", Self.check + "/nope.gguf"])
+        #expect(missing.status != 0 && missing.stderr.contains("nope.gguf") && missing.stderr.split(separator: "\n").count <= 2)
+    }
+
+    /// A TIES merge of 4-bit files whose task vectors are small warns; the same merge of their Q8_0
+    /// files does not (issue 18).
+    @Test func quantizedTaskVectorMergeWarnsAboutNoise() throws {
+        let directory = try CLITests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var stderr: [String: String] = [:]
+        for type in ["Q4_K_M", "Q8_0"] {
+            for name in ["base", "ft-small"] {
+                let quantized = try CLITests.run(["quantize", Self.check + "/\(name).gguf", directory + "/\(name)-\(type).gguf", type])
+                #expect(quantized.status == 0, "\(quantized.stderr)")
+            }
+            let merged = try CLITests.run(["merge", "--method", "ties", "--param", "density=0.5", "--param", "weight=1",
+                                           "--base", directory + "/base-\(type).gguf", directory + "/ft-small-\(type).gguf",
+                                           "--dry-run"])
+            #expect(merged.status == 0, "\(merged.stderr)")
+            stderr[type] = merged.stderr
+        }
+        #expect(stderr["Q4_K_M"]!.contains("Warning:") && stderr["Q4_K_M"]!.contains("rounding noise")
+                && stderr["Q4_K_M"]!.contains("Q8_0/F16"), "\(stderr["Q4_K_M"]!)")
+        #expect(!stderr["Q8_0"]!.contains("Warning:"), "\(stderr["Q8_0"]!)")
+    }
+
+    @Test func mergeWarnsAboutUnrelatedModels() throws {
+        let merged = try CLITests.run(["merge", "--method", "linear", Self.check + "/base.gguf", Self.check + "/unrelated.gguf", "--dry-run"])
+        #expect(merged.status == 0, "\(merged.stderr)")
+        #expect(merged.stderr.contains("Warning:") && merged.stderr.contains("unrelated"))
+    }
+
+    @Test func extractLoraWritesAnAdapterThatLoraApplies() throws {
+        let directory = try CLITests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let lora = CLITests.root.appendingPathComponent("Fixtures/lora").path
+        let result = try CLITests.run(["extract-lora", lora + "/base-f32.gguf", lora + "/expected-apply-x.gguf",
+                                       "-o", directory + "/x.gguf", "--rank", "4"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("6 weight pairs"))
+        let applied = try CLITests.run(["lora", lora + "/base-f32.gguf", directory + "/x.gguf", "-o", directory + "/applied.gguf", "--quiet"])
+        #expect(applied.status == 0, "\(applied.stderr)")
+        let usage = try CLITests.run(["extract-lora", lora + "/base-f32.gguf", "-o", directory + "/y.gguf"])
+        #expect(usage.status == 2)
+    }
+}

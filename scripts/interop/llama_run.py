@@ -5,7 +5,8 @@ llama.cpp's own quantizer (llama_model_quantize).
 
 Models: ../shared/reference/tiny-f32.gguf as the base — its tokenizer lists only 3 of its 512 tokens,
 which llama.cpp refuses, so the vocabulary is padded here with plain tokens — and two fine-tune-like
-children made here with gguf-py (base + sparse N(0, 0.02) deltas). Prints 'N passed, N failed'.
+children made here with gguf-py (base + sparse N(0, 0.02) deltas); for extract-lora, a child with
+rank-4 deltas whose extracted adapter llama.cpp applies to the base. Prints 'N passed, N failed'.
 Usage: llama_run.py PATH_TO_GGUFMERGE
 """
 import subprocess
@@ -30,9 +31,10 @@ def check(name, ok, detail=""):
     print(("ok   " if ok else "FAIL ") + name + (f": {detail}" if detail else ""))
 
 
-def model(path: Path, seed=None) -> None:
+def model(path: Path, seed=None, rank=None) -> None:
     """The reference model with its vocabulary padded to the embedding's rows; with a seed, 30 % of
-    each weight matrix's elements moved by N(0, 0.02)."""
+    each weight matrix's elements moved by N(0, 0.02); with a rank too, each weight matrix but the
+    embedding moved by a random product B·A of that rank instead (what a LoRA adapter holds)."""
     reader = gguf.GGUFReader(BASE)
     vocab = int(next(t for t in reader.tensors if t.name == "token_embd.weight").shape[1])
     padding = {"tokenizer.ggml.tokens": lambda i: f"<tok{i}>", "tokenizer.ggml.scores": lambda i: 0.0,
@@ -51,7 +53,11 @@ def model(path: Path, seed=None) -> None:
     rng = np.random.default_rng(seed)
     for t in reader.tensors:
         data = np.array(t.data, dtype=np.float32).reshape([int(d) for d in reversed(t.shape)])
-        if data.ndim == 2 and seed is not None:
+        if data.ndim == 2 and seed is not None and rank is not None:
+            if t.name != "token_embd.weight":
+                n_out, n_in = data.shape
+                data = data + (rng.normal(0, 0.1, (n_out, rank)) @ rng.normal(0, 0.1, (rank, n_in))).astype(np.float32)
+        elif data.ndim == 2 and seed is not None:
             data = data + (rng.random(data.shape) < 0.3) * rng.normal(0, 0.02, data.shape).astype(np.float32)
         writer.add_tensor(t.name, data.astype(np.float32))
     writer.write_header_to_file()
@@ -66,8 +72,9 @@ def run(*args):
         raise RuntimeError(result.stderr.strip())
 
 
-def logits(path: Path, tokens):
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=64, logits_all=True, verbose=False, n_threads=2)
+def logits(path: Path, tokens, lora=None):
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=64, logits_all=True, verbose=False, n_threads=2,
+                          lora_path=str(lora) if lora else None)
     llm.eval(tokens)
     scores = np.array(llm.scores[: len(tokens)], dtype=np.float32)
     del llm
@@ -104,6 +111,22 @@ def main():
                for t in gguf.GGUFReader(theirs).tensors)
     check("our Q4_K_M tensors are byte-identical to llama.cpp's quantization of the F32 merge", same)
     check("the F32 merge loads and runs: logits finite", bool(np.isfinite(full).all()))
+
+    # extract-lora: a rank-4 fine-tune's adapter, loaded by llama.cpp on the base, gives the
+    # fine-tune's logits (the delta is recovered to float rounding at its own rank).
+    child, adapter = OUT / "lora-child.gguf", OUT / "extracted-r4.gguf"
+    model(child, 3, rank=4)
+    run("extract-lora", base, child, "-o", adapter, "--rank", "4", "--quiet")
+    target, adapted = logits(child, tokens), logits(base, tokens, lora=adapter)
+    diff = float(np.abs(adapted - target).max())
+    scale = float(np.abs(target - logits(base, tokens)).max())
+    check("llama.cpp loads the extracted adapter; base + adapter logits equal the fine-tune's (1e-3)",
+          diff <= 1e-3, f"max |Δ| {diff:.2e} (the fine-tune moves them by {scale:.2e})")
+    # At rank 2 the adapter keeps the two leading directions: the logits move towards the fine-tune's.
+    low = OUT / "extracted-r2.gguf"
+    run("extract-lora", base, child, "-o", low, "--rank", "2", "--quiet")
+    partial = float(np.abs(logits(base, tokens, lora=low) - target).max())
+    check("a rank-2 extraction lands between the base and the fine-tune", partial < scale, f"max |Δ| {partial:.2e} vs {scale:.2e}")
     print(f"llama.cpp run: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
