@@ -42,12 +42,16 @@ public struct TensorJob: Sendable {
     public var shape: [Int]
     public var outputType: GGMLType
     public var operation: Operation
+    /// Per-column importance weights for encoding the output (`shape[0]` values: the importance
+    /// matrix's entry for this tensor), or nil to quantize as llama-quantize does without one.
+    public var importance: [Float]?
 
-    public init(name: String, shape: [Int], outputType: GGMLType, operation: Operation) {
+    public init(name: String, shape: [Int], outputType: GGMLType, operation: Operation, importance: [Float]? = nil) {
         self.name = name
         self.shape = shape
         self.outputType = outputType
         self.operation = operation
+        self.importance = importance
     }
 
     public var elementCount: Int { shape.reduce(1, *) }
