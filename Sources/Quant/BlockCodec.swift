@@ -18,3 +18,22 @@ public protocol BlockQuantizer: BlockCodec {
     /// Encodes `blocks × type.blockSize` floats at `src` into `blocks` blocks at `dst`.
     static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int)
 }
+
+/// A codec that quantizes as llama.cpp's `quantize_<type>(src, dst, nrows, n_per_row, quant_weights)`
+/// does: row by row, with optional per-column importance weights (an importance matrix's entry for the
+/// tensor). Types whose search uses the weights (K-quants, legacy, IQ types) conform; with
+/// `importance == nil` the result is what llama-quantize writes without an importance matrix.
+public protocol WeightedBlockQuantizer: BlockCodec {
+    /// Whether llama-quantize refuses this type without an importance matrix.
+    static var requiresImportance: Bool { get }
+
+    /// Encodes `rows` rows of `rowLength` floats at `src` (`rowLength` a multiple of the block size)
+    /// into `rows × rowLength / blockSize` blocks at `dst`, weighting column `j` by `importance[j]`
+    /// (`rowLength` values) when given.
+    static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, rows: Int, rowLength: Int,
+                         importance: UnsafePointer<Float>?)
+}
+
+extension WeightedBlockQuantizer {
+    public static var requiresImportance: Bool { false }
+}

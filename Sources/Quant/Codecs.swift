@@ -35,8 +35,17 @@ public enum Codecs {
         decoder(for: type) as? any BlockQuantizer.Type
     }
 
+    /// The importance-weighted encoder for `type`, or nil when `type` has none (its quantization
+    /// ignores an importance matrix, as llama.cpp's does for Q8_0 and the float types).
+    public static func weightedEncoder(for type: GGMLType) -> (any WeightedBlockQuantizer.Type)? {
+        decoder(for: type) as? any WeightedBlockQuantizer.Type
+    }
+
     public static func canDequantize(_ type: GGMLType) -> Bool { decoder(for: type) != nil }
-    public static func canQuantize(_ type: GGMLType) -> Bool { encoder(for: type) != nil }
+    /// Whether `type` can be written (with an importance matrix when `requiresImportance(type)`).
+    public static func canQuantize(_ type: GGMLType) -> Bool { encoder(for: type) != nil || weightedEncoder(for: type) != nil }
+    /// Whether llama-quantize refuses to write `type` without an importance matrix.
+    public static func requiresImportance(_ type: GGMLType) -> Bool { weightedEncoder(for: type)?.requiresImportance ?? false }
 
     /// Decodes `src` (whole blocks of `type`) into `dst`, whose count must be the element count.
     public static func dequantize(_ type: GGMLType, _ src: UnsafeRawBufferPointer,
@@ -59,6 +68,49 @@ public enum Codecs {
         guard src.count > 0, let s = src.baseAddress, let d = dst.baseAddress else { return }
         codec.quantize(s, into: d, blocks: src.count / type.blockSize)
     }
+
+    /// Encodes whole rows of `rowLength` floats, with per-column `importance` weights (`rowLength`
+    /// values) when given, as llama-quantize does with an importance matrix; without one, the same
+    /// bytes as `quantize(_:_:into:)`.
+    public static func quantize(_ type: GGMLType, _ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer,
+                                rowLength: Int, importance: UnsafeBufferPointer<Float>?) throws(QuantError) {
+        guard let importance else {
+            if let plain = encoder(for: type) {
+                guard src.count % type.blockSize == 0, type.byteCount(elements: src.count) == dst.count else {
+                    throw .sizeMismatch(type, elements: src.count, bytes: dst.count)
+                }
+                guard src.count > 0, let s = src.baseAddress, let d = dst.baseAddress else { return }
+                plain.quantize(s, into: d, blocks: src.count / type.blockSize)
+                return
+            }
+            return try quantizeRows(type, src, into: dst, rowLength: rowLength, importance: nil)
+        }
+        guard importance.count == rowLength else { throw .importanceLength(type, columns: rowLength, weights: importance.count) }
+        try quantizeRows(type, src, into: dst, rowLength: rowLength, importance: importance.baseAddress)
+    }
+
+    private static func quantizeRows(_ type: GGMLType, _ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer,
+                                     rowLength: Int, importance: UnsafePointer<Float>?) throws(QuantError) {
+        guard let codec = weightedEncoder(for: type) else {
+            // Types without a weighted search (Q8_0, floats) ignore the importance matrix, as llama.cpp does.
+            if let plain = encoder(for: type) {
+                guard src.count % type.blockSize == 0, type.byteCount(elements: src.count) == dst.count else {
+                    throw .sizeMismatch(type, elements: src.count, bytes: dst.count)
+                }
+                guard src.count > 0, let s = src.baseAddress, let d = dst.baseAddress else { return }
+                plain.quantize(s, into: d, blocks: src.count / type.blockSize)
+                return
+            }
+            throw .unsupported(type, operation: "quantize")
+        }
+        if importance == nil && codec.requiresImportance { throw .requiresImportanceMatrix(tensor: "", type: type) }
+        guard rowLength > 0, rowLength % type.blockSize == 0, src.count % rowLength == 0,
+              type.byteCount(elements: src.count) == dst.count else {
+            throw .sizeMismatch(type, elements: src.count, bytes: dst.count)
+        }
+        guard src.count > 0, let s = src.baseAddress, let d = dst.baseAddress else { return }
+        codec.quantize(s, into: d, rows: src.count / rowLength, rowLength: rowLength, importance: importance)
+    }
 }
 
 /// Errors of the `Quant` module.
@@ -72,6 +124,7 @@ public enum QuantError: Error, Equatable, CustomStringConvertible {
     case badLayer(tensor: String, layers: Int)
     case invalidTensorTypePattern(String)
     case missingMetadata(key: String)
+    case importanceLength(GGMLType, columns: Int, weights: Int)
 
     public var description: String {
         switch self {
@@ -89,6 +142,8 @@ public enum QuantError: Error, Equatable, CustomStringConvertible {
             "tensor \(tensor) has no layer number in [0, \(layers)) after 'blk.'"
         case let .invalidTensorTypePattern(pattern):
             "tensor type pattern '\(pattern)' is not a valid regular expression"
+        case let .importanceLength(type, columns, weights):
+            "\(type.name): an importance matrix entry of \(weights) values for rows of \(columns)"
         case let .missingMetadata(key):
             "metadata key \(key) is missing or not a positive integer"
         }

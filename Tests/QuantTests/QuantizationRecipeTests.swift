@@ -223,3 +223,50 @@ import Testing
         #expect(TensorOrder.precedes("token_embd.weight", "blk.0.attn_q.weight"))
     }
 }
+
+/// The requantization recipe for low-bit inputs, against llama-quantize's output for the same choice of
+/// types (`recipes/Q4_K_M-promoted.gguf`, made with `--tensor-type` naming each tensor).
+@Suite struct RequantizationPromotionTests {
+    static let promoted: Fixtures.Recipes.File = {
+        do { return try Fixtures.json("recipe-promoted.json", as: Fixtures.Recipes.File.self) } catch {
+            fatalError("Fixtures/quant/recipe-promoted.json: \(error)")
+        }
+    }()
+
+    func recipe(_ fileType: FileType, pure: Bool = false) throws -> QuantizationRecipe {
+        let input = try #require(QuantizationRecipeTests.recipes.inputs["tiny-f32.gguf"])
+        return try QuantizationRecipe(fileType: fileType, options: .init(pure: pure),
+                                      model: QuantizationRecipeTests.model(input),
+                                      tensors: try QuantizationRecipeTests.tensors(input.tensors))
+    }
+
+    @Test func promotedTypesAreLlamaQuantizesForTheSameChoice() throws {
+        let recipe = try recipe(.q4_K_M)
+        let promotions = recipe.promotions { _ in true }
+        let promoted = Dictionary(uniqueKeysWithValues: promotions.map { ($0.index, $0.to) })
+        #expect(recipe.order.map { recipe.tensors[$0].name } == Self.promoted.tensors.map(\.name))
+        for (position, index) in recipe.order.enumerated() {
+            let expected = Self.promoted.tensors[position]
+            #expect((promoted[index] ?? recipe.type(forTensorAt: index)).name == expected.type, "\(expected.name)")
+        }
+        // Only the tensors the recipe left at the mix's base type move: blk.1's Q6_K ones stay.
+        #expect(promotions.map(\.name).sorted() == ["blk.0.attn_v.weight", "blk.0.ffn_down.weight"])
+        #expect(promotions.allSatisfy { $0.from == .q4_K && $0.to == .q5_K })
+    }
+
+    @Test func nothingMovesWithoutLowBitInputsOrOutsideAMix() throws {
+        #expect(try recipe(.q4_K_M).promotions { _ in false }.isEmpty)
+        #expect(try recipe(.q4_K_M, pure: true).promotions { _ in true }.isEmpty)
+        #expect(try recipe(.q6_K).promotions { _ in true }.isEmpty)
+        #expect(try recipe(.q8_0).promotions { _ in true }.isEmpty)
+        let q3 = try recipe(.q3_K_M).promotions { _ in true }
+        #expect(q3.allSatisfy { $0.from == .q3_K && $0.to == .q4_K })
+    }
+
+    @Test func bitsPerWeight() {
+        #expect(GGMLType.q4_K.bitsPerWeight == 4.5)
+        #expect(GGMLType.q5_K.bitsPerWeight == 5.5)
+        #expect(GGMLType.q8_0.bitsPerWeight == 8.5)
+        #expect(GGMLType.f32.bitsPerWeight == 32)
+    }
+}

@@ -157,6 +157,10 @@ def main():
                 check_quantize(REFERENCE / "tiny-Q8_0.gguf", path, "Q4_K_M", "--allow-requantize")
             elif ftype != "f32":
                 check_quantize(f32, path, ftype)
+        # The requantization recipe's promotions, as llama-quantize writes the same choice of types.
+        promoted = REFERENCE / "recipes" / "Q4_K_M-promoted.gguf"
+        if promoted.exists():
+            check_quantize(f32, promoted, "Q4_K_M", "--recipe", "promoted")
     else:
         print("../shared/reference not beside this clone: checking the fixtures only")
     for path in fixtures:

@@ -168,7 +168,7 @@ public struct MergeEngine: Sendable {
                         try plan.method!.merge(input, into: output)
                     }
                     do {
-                        try Codecs.quantize(job.outputType, UnsafeBufferPointer(output), into: dst)
+                        try job.encode(UnsafeBufferPointer(output), into: dst)
                         if measure { try Codecs.dequantize(job.outputType, UnsafeRawBufferPointer(dst), into: back) }
                     } catch {
                         throw .file("output tensor \(job.name): \(error)")
@@ -253,7 +253,7 @@ public struct MergeEngine: Sendable {
             let back = UnsafeMutableBufferPointer<Float>.allocate(capacity: src.count)
             defer { back.deallocate() }
             do {
-                try Codecs.quantize(job.outputType, src, into: dst)
+                try job.encode(src, into: dst)
                 try Codecs.dequantize(job.outputType, UnsafeRawBufferPointer(dst), into: back)
             } catch {
                 failure.withLock { $0 = "\(error)" }
@@ -301,6 +301,19 @@ public struct MergeEngine: Sendable {
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
         z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
         return z ^ (z >> 31)
+    }
+}
+
+extension TensorJob {
+    /// Encodes whole rows of this job's output in its type, with its importance weights if any: the one
+    /// place the engine quantizes.
+    func encode(_ rows: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer) throws(QuantError) {
+        guard let importance else {
+            return try Codecs.quantize(outputType, rows, into: dst, rowLength: shape[0], importance: nil)
+        }
+        try importance.withUnsafeBufferPointer { (weights) throws(QuantError) in
+            try Codecs.quantize(outputType, rows, into: dst, rowLength: shape[0], importance: weights)
+        }
     }
 }
 

@@ -1,4 +1,6 @@
+import Foundation
 import GGUF
+import Quant
 
 /// One input of a merge: a GGUF model (one file or split shards), optionally with a LoRA adapter
 /// applied on the fly (`base.gguf+adapter.gguf` in a config).
@@ -42,12 +44,16 @@ public struct TensorJob: Sendable {
     public var shape: [Int]
     public var outputType: GGMLType
     public var operation: Operation
+    /// Per-column importance weights for encoding the output (`shape[0]` values: the importance
+    /// matrix's entry for this tensor), or nil to quantize as llama-quantize does without one.
+    public var importance: [Float]?
 
-    public init(name: String, shape: [Int], outputType: GGMLType, operation: Operation) {
+    public init(name: String, shape: [Int], outputType: GGMLType, operation: Operation, importance: [Float]? = nil) {
         self.name = name
         self.shape = shape
         self.outputType = outputType
         self.operation = operation
+        self.importance = importance
     }
 
     public var elementCount: Int { shape.reduce(1, *) }
@@ -62,6 +68,22 @@ public struct TensorJob: Sendable {
     }
 }
 
+/// Which per-tensor types a llama-quantize file type gives (`--recipe`).
+public enum RecipeChoice: String, Sendable, CaseIterable {
+    /// llama-quantize's recipe, plus one step more for the `attn_v`/`ffn_down` tensors it leaves at the
+    /// mix's base type when their inputs are stored at ≤ 5 bits per weight
+    /// (``QuantizationRecipe/promotions(lowBitInputs:)``). The default.
+    case auto
+    /// Those promotions whatever the inputs' types.
+    case promoted
+    /// Exactly llama-quantize's recipe.
+    case llama
+
+    /// Inputs stored at this many bits per weight or fewer carry enough rounding noise that the
+    /// recipe spends a few more bits on the tensors that need them most (Q5_K, 5.5 bits, does not).
+    public static let lowBitLimit = 5.0
+}
+
 /// Everything a merge will do, decided and validated before a byte is written: `--dry-run` prints
 /// it, the engine executes it.
 public struct MergePlan: Sendable {
@@ -71,12 +93,35 @@ public struct MergePlan: Sendable {
     public var jobs: [TensorJob]
     /// The output's metadata (provenance and file type already set).
     public var metadata: Metadata
+    /// Tensors the requantization recipe raised above llama-quantize's type (``RecipeChoice``).
+    public var promotions: [TypePromotion] = []
 
     public init(method: (any MergeMethod)?, inputs: [InputModel], jobs: [TensorJob], metadata: Metadata) {
         self.method = method
         self.inputs = inputs
         self.jobs = jobs
         self.metadata = metadata
+    }
+
+    /// Bytes the promotions add to the output's tensor data.
+    public var promotionBytes: Int {
+        let elements = Dictionary(jobs.map { ($0.name, $0.elementCount) }, uniquingKeysWith: { first, _ in first })
+        return promotions.reduce(0) { total, promotion in
+            let count = elements[promotion.name] ?? 0
+            return total + (promotion.to.byteCount(elements: count) ?? 0) - (promotion.from.byteCount(elements: count) ?? 0)
+        }
+    }
+
+    /// One line per promoted tensor and the size change, for `--dry-run` and the report ("" without
+    /// promotions).
+    public var promotionSummary: String {
+        guard !promotions.isEmpty else { return "" }
+        let total = outputTensorBytes, added = promotionBytes
+        let percent = total > added ? 100 * Double(added) / Double(total - added) : 0
+        var text = "requantization recipe: \(promotions.count) tensors raised one step for low-bit inputs "
+            + "(+\(String(format: "%.1f", percent)) % tensor data; --recipe llama keeps llama-quantize's types):\n"
+        for promotion in promotions { text += "  \(promotion.name): \(promotion.from.name) → \(promotion.to.name)\n" }
+        return text
     }
 
     /// Bytes of tensor data the output will hold (before alignment padding).

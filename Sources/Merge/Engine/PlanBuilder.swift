@@ -44,11 +44,15 @@ public struct MergeOptions: Sendable {
     public var outputName: String?
     /// The config text, stored under `ggufmerge.config` in the output.
     public var configText: String?
+    /// `--recipe`: whether a llama-quantize mix raises `attn_v`/`ffn_down` for low-bit inputs.
+    public var recipe: RecipeChoice
 
-    public init(outputType: OutputType? = nil, outputName: String? = nil, configText: String? = nil) {
+    public init(outputType: OutputType? = nil, outputName: String? = nil, configText: String? = nil,
+                recipe: RecipeChoice = .auto) {
         self.outputType = outputType
         self.outputName = outputName
         self.configText = configText
+        self.recipe = recipe
     }
 }
 
@@ -105,15 +109,18 @@ extension MergePlan {
         }
 
         let outputType = try options.outputType ?? outputType(config)
+        var promotions: [TypePromotion] = []
         if case let .fileType(fileType) = outputType {
-            try applyRecipe(fileType, to: &jobs, metadata: reference.model.metadata, label: config.file)
+            promotions = try applyRecipe(fileType, to: &jobs, metadata: reference.model.metadata, recipe: options.recipe)
         } else {
             try fallBackToEncodableTypes(&jobs)
         }
         let metadata = try outputMetadata(config: config, options: options, reference: reference, inputs: inputs,
                                           inputIndex: inputIndex, layers: layout.layers.count, jobs: jobs,
                                           outputType: outputType)
-        return MergePlan(method: method, inputs: inputs, jobs: jobs, metadata: metadata)
+        var plan = MergePlan(method: method, inputs: inputs, jobs: jobs, metadata: metadata)
+        plan.promotions = promotions
+        return plan
     }
 
     static func open(_ reference: ModelReference, config: MergeConfig) throws -> InputModel {
@@ -188,11 +195,27 @@ extension MergePlan {
     }
 
     /// Applies llama-quantize's per-tensor rules for `fileType` to the output tensors (as if every
-    /// input were float).
-    static func applyRecipe(_ fileType: FileType, to jobs: inout [TensorJob], metadata: Metadata, label: String) throws {
+    /// input were float), then the requantization recipe's promotions that `recipe` asks for: by default
+    /// those of merged tensors whose inputs are stored at ≤ 5 bits per weight. Returns the promotions.
+    static func applyRecipe(_ fileType: FileType, to jobs: inout [TensorJob], metadata: Metadata,
+                            recipe choice: RecipeChoice) throws -> [TypePromotion] {
         let tensors = jobs.map { QuantizationRecipe.Tensor(name: $0.name, shape: $0.shape, type: .f32) }
         let recipe = try QuantizationRecipe(fileType: fileType, model: try ModelHyperparameters(metadata: metadata), tensors: tensors)
         for index in jobs.indices { jobs[index].outputType = recipe.type(forTensorAt: index) }
+        let promotions = recipe.promotions { index in
+            switch choice {
+            case .llama: false
+            case .promoted: true
+            case .auto:
+                if case .merge = jobs[index].operation {
+                    jobs[index].sources.contains { $0.tensor.type.bitsPerWeight <= RecipeChoice.lowBitLimit }
+                } else {
+                    false
+                }
+            }
+        }
+        for promotion in promotions { jobs[promotion.index].outputType = promotion.to }
+        return promotions
     }
 
     /// Types this version cannot encode (IQ and ternary types, …) become the closest it can: Q8_0 when

@@ -18,8 +18,10 @@ extension MergePlan {
     ///
     /// - Parameter allowRequantize: a quantized tensor may be re-encoded in another quantized type
     ///   (llama-quantize's `--allow-requantize`); otherwise that is an error.
+    /// - Parameter recipe: `.auto` promotes the `attn_v`/`ffn_down` tensors of a mix when they are
+    ///   requantized from ≤ 5-bit types; `.promoted` always; `.llama` never (llama-quantize's types).
     public static func quantize(_ input: InputModel, fileType: FileType, options: QuantizationOptions = .init(),
-                                allowRequantize: Bool = false) throws(MergeError) -> MergePlan {
+                                allowRequantize: Bool = false, recipe choice: RecipeChoice = .auto) throws(MergeError) -> MergePlan {
         let model = input.model
         let tensors = model.tensors.map { QuantizationRecipe.Tensor(name: $0.name, shape: $0.shape, type: $0.type) }
         let recipe: QuantizationRecipe
@@ -29,10 +31,18 @@ extension MergePlan {
         } catch {
             throw .incompatible("\(input.label): \(error)")
         }
+        let promotions = recipe.promotions { index in
+            switch choice {
+            case .llama: false
+            case .promoted: true
+            case .auto: model.tensors[index].type.bitsPerWeight <= RecipeChoice.lowBitLimit
+            }
+        }
+        let promoted = Dictionary(uniqueKeysWithValues: promotions.map { ($0.index, $0.to) })
         var jobs: [TensorJob] = []
         for index in recipe.order {
             let tensor = model.tensors[index]
-            let type = recipe.type(forTensorAt: index)
+            let type = promoted[index] ?? recipe.type(forTensorAt: index)
             if type != tensor.type, !allowRequantize, tensor.type != .f32, tensor.type != .f16, tensor.type != .bf16 {
                 throw .incompatible("\(input.label): tensor \(tensor.name) is already quantized (\(tensor.type.name)); "
                                     + "pass --allow-requantize to re-encode it as \(type.name)")
@@ -44,7 +54,9 @@ extension MergePlan {
                                   operation: .copy(TensorSource(input: 0, tensor: tensor))))
         }
         let entries = QuantizedMetadata.apply(to: Array(model.metadata), fileType: fileType) { MetadataValue.uint32($0) }
-        return MergePlan(method: nil, inputs: [input], jobs: jobs,
-                         metadata: Metadata(entries.map { ($0.key, $0.value) }))
+        var plan = MergePlan(method: nil, inputs: [input], jobs: jobs,
+                             metadata: Metadata(entries.map { ($0.key, $0.value) }))
+        plan.promotions = promotions
+        return plan
     }
 }

@@ -15,6 +15,7 @@ enum MergeCommand: Command {
         options: [
             .init(names: ["-o", "--output"], valueName: "out.gguf", help: "The merged model to write."),
             .init(names: ["--outtype"], valueName: "type", help: "Output type: a llama-quantize file type (Q4_K_M, Q8_0, F16, …); default: each tensor's type in the base model."),
+            recipeOptionSpec,
             .init(names: ["--threads"], valueName: "n", help: "Threads (default: the core count)."),
             .init(names: ["--seed"], valueName: "n", help: "Seed for DARE/DELLA (default 0); results do not depend on --threads."),
             .init(names: ["--dry-run"], help: "Print the per-tensor plan and the output size; write nothing."),
@@ -53,6 +54,7 @@ enum MergeCommand: Command {
             throw UsageError(command: spec, message: "missing -o <out.gguf>")
         }
         var options = MergeOptions(outputName: arguments.value("--name"), configText: configText)
+        options.recipe = try recipeOption(arguments, command: spec)
         if let name = arguments.value("--outtype") {
             guard let type = OutputType(name: name) else {
                 throw UsageError(command: spec, message: "--outtype: unknown type '\(name)' (e.g. Q4_K_M, Q8_0, F16, F32)")
@@ -75,7 +77,7 @@ enum MergeCommand: Command {
         let progress = ProgressPrinter(plan: plan, quiet: arguments.flag("--quiet"))
         try MergeEngine(threads: threads, seed: UInt64(seed)).run(plan, to: output, split: split, progress: progress.update)
         progress.finish(output: output)
-        if arguments.flag("--report") { print(progress.report(), terminator: "") }
+        if arguments.flag("--report") { print(progress.report() + plan.promotionSummary, terminator: "") }
     }
 
     /// The `--dry-run` listing: per tensor, the operation, resolved parameters and types.
@@ -102,6 +104,7 @@ enum MergeCommand: Command {
                 text += "  \(job.name) \(shape): \(global.isEmpty ? "" : global + "; ")\(perModel)  \(from) → \(job.outputType.name)\n"
             }
         }
+        text += plan.promotionSummary
         text += "output: \(plan.jobs.count) tensors, \(byteText(plan.outputTensorBytes)) of tensor data\n"
         return text
     }

@@ -19,6 +19,7 @@ enum QuantizeCommand: Command {
             .init(names: ["--output-tensor-type"], valueName: "type", help: "Type of output.weight (e.g. Q8_0)."),
             .init(names: ["--token-embedding-type"], valueName: "type", help: "Type of token_embd.weight."),
             .init(names: ["--leave-output-tensor"], help: "Keep output.weight unquantized."),
+            recipeOptionSpec,
             .init(names: ["--quiet"], help: "No progress output."),
             .init(names: ["--force"], help: "Overwrite <output> if it exists."),
         ])
@@ -43,10 +44,12 @@ enum QuantizeCommand: Command {
         try refuseExisting(outputPath, force: arguments.flag("--force"))
         let input = InputModel(label: inputPath, model: try GGUFModel(path: inputPath))
         let plan = try MergePlan.quantize(input, fileType: fileType, options: options,
-                                          allowRequantize: arguments.flag("--allow-requantize"))
+                                          allowRequantize: arguments.flag("--allow-requantize"),
+                                          recipe: try recipeOption(arguments, command: spec))
         let progress = ProgressPrinter(plan: plan, quiet: arguments.flag("--quiet"))
         try MergeEngine(threads: threads).run(plan, to: outputPath, progress: progress.update)
         progress.finish(output: outputPath)
+        if !arguments.flag("--quiet") { FileHandle.standardError.write(Data(plan.promotionSummary.utf8)) }
     }
 
     static func typeOption(_ name: String, _ arguments: ParsedArguments) throws(UsageError) -> GGMLType? {
@@ -56,6 +59,18 @@ enum QuantizeCommand: Command {
         }
         return type
     }
+}
+
+/// `--recipe auto|promoted|llama` (merge, lora, quantize).
+let recipeOptionSpec = CommandSpec.Option(names: ["--recipe"], valueName: "auto|promoted|llama",
+                                  help: "llama: llama-quantize's per-tensor types exactly. auto (default): attn_v/ffn_down one step up when requantizing ≤ 5-bit inputs. promoted: always.")
+
+func recipeOption(_ arguments: ParsedArguments, command: CommandSpec) throws(UsageError) -> RecipeChoice {
+    guard let text = arguments.value("--recipe") else { return .auto }
+    guard let choice = RecipeChoice(rawValue: text) else {
+        throw UsageError(command: command, message: "--recipe: expected auto, promoted or llama, got '\(text)'")
+    }
+    return choice
 }
 
 /// Refuses to replace an existing output unless `--force` is given.
