@@ -14,7 +14,7 @@ import Testing
     @Test func fineTunesShareTheBasesInitialization() throws {
         let report = try ModelCheck.run([Self.model("base"), Self.model("ft-small"), Self.model("ft-large")], baseIndex: 0)
         #expect(report.isCompatible && report.findings.isEmpty, "\(report.findings)")
-        #expect(report.tensors.count == 8)  // attn_q, attn_v, ffn_down of two layers; token_embd; output
+        #expect(report.tensors.count == 10)  // attn_q, attn_v, attn_output, ffn_down of two layers; token_embd; output
         for (i, j) in report.pairs { #expect(report.relation(i, j) == .sameInitialization) }
         // The task vectors' sizes as made (each weight's delta norm is 0.15 or 0.6 of its norm).
         #expect(abs(try #require(report.relativeTaskVectorNorm(1)) - 0.15) < 0.005)

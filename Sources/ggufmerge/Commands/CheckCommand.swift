@@ -103,7 +103,8 @@ enum CheckCommand: Command {
         }
         out += "\nCOMPATIBILITY:\n"
         if report.findings.isEmpty { out += "  ok: architecture, hyperparameters, tensors and vocabulary agree\n" }
-        for finding in report.findings { out += "  \(finding.blocksMerge ? "✗" : "!") \(finding)\n" }
+        for finding in report.findings.prefix(12) { out += "  \(finding.blocksMerge ? "✗" : "!") \(finding)\n" }
+        if report.findings.count > 12 { out += "  … and \(report.findings.count - 12) more (--json lists them all)\n" }
 
         out += "\nRELATEDNESS (weight cosine from sampled rows of \(report.tensors.count) 2-D tensors):\n"
         let layers = report.layers
@@ -139,7 +140,7 @@ enum CheckCommand: Command {
     /// What a task-vector noise ratio means for a merge.
     static func phrase(_ ratio: Double?) -> String {
         guard let ratio else { return "float files: no rounding noise" }
-        let share = fixed(min(100, 100 / ratio), ratio >= 10 ? 1 : 0) + " %"
+        let share = ratio >= 1000 ? "< 0.1 %" : fixed(min(100, 100 / ratio), ratio >= 10 ? 1 : 0) + " %"
         switch ratio {
         case 1000...: return "clean: noise is \(share) of the task vector"
         case CheckReport.taskVectorNoiseWarning...: return "fine: noise is \(share) of the task vector"
