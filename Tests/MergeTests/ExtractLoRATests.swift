@@ -42,6 +42,32 @@ import Testing
         }
     }
 
+    /// `--energy`: each weight gets the smallest rank keeping that fraction of its delta's energy, and
+    /// the adapter still applies with llama.cpp's alpha / rank (B is scaled for the smaller rank).
+    @Test func energyChoosesTheRankPerTensor() throws {
+        let output = Self.temporaryPath("energy.gguf")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let base = try GGUFModel(path: Self.lora + "/base-f32.gguf")
+        let reports = try LoRAExtraction.run(base: base, finetune: GGUFModel(path: Self.lora + "/expected-apply-x.gguf"),
+                                             to: output, options: .init(rank: 8, energy: 0.9))
+        let ranks = reports.compactMap { report -> Int? in
+            if case let .extracted(rank, error) = report.outcome { #expect(error <= 0.3163); return rank }
+            return nil
+        }
+        #expect(ranks.count == 6 && ranks.allSatisfy { (1...4).contains($0) }, "\(ranks)")
+        let adapter = try LoRAAdapter(path: output)
+        let baseValues = try Fixture.tensors(atPath: Self.lora + "/base-f32.gguf")
+        let expected = try Fixture.tensors(atPath: Self.lora + "/expected-apply-x.gguf")
+        for (name, _) in adapter.pairs {
+            var applied = baseValues[name]!.values
+            try applied.withUnsafeMutableBufferPointer { try adapter.addDelta(to: $0, tensor: name) }
+            let delta = zip(expected[name]!.values, baseValues[name]!.values).map { $0 - $1 }
+            let error = zip(applied, expected[name]!.values).map { $0 - $1 }
+            // Kept ≥ 90 % of the energy: the error is at most √0.1 of the delta.
+            #expect(SyntheticModel.norm(error) <= 0.3163 * SyntheticModel.norm(delta), "\(name)")
+        }
+    }
+
     /// A full-rank 96×80 matrix U·diag(σ)·Vᵀ with σᵢ = 1/(1 + i): the best rank-8 error is
     /// √(Σ_{i≥8} σᵢ²) (Eckart–Young); the randomized SVD must come within 1 % of it.
     @Test func fullRankErrorIsTheEckartYoungOptimum() throws {

@@ -18,11 +18,12 @@ import numpy as np
 import gguf
 
 TYPES = ["Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K"]
+# Each method's options and inputs (b = base, a/c = the fine-tunes; SLERP interpolates the two).
 METHODS = {
-    "linear": ["--method", "linear", "--param", "weight=1"],
-    "slerp": ["--method", "slerp", "--param", "t=0.5"],
-    "task_arithmetic": ["--method", "task_arithmetic", "--param", "weight=0.5"],
-    "ties": ["--method", "ties", "--param", "density=0.5", "--param", "weight=1"],
+    "linear": (["--method", "linear", "--param", "weight=1"], ["a", "c"]),
+    "slerp": (["--method", "slerp", "--param", "t=0.5", "--base"], ["a", "a", "c"]),
+    "task_arithmetic": (["--method", "task_arithmetic", "--param", "weight=1", "--base"], ["b", "a", "c"]),
+    "ties": (["--method", "ties", "--param", "density=0.5", "--param", "weight=1", "--base"], ["b", "a", "c"]),
 }
 
 
@@ -90,15 +91,16 @@ def main():
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     base = base_weights(rng)
-    models = {"base": base, "a": fine_tune(base, args.relative, rng), "b": fine_tune(base, args.relative, rng)}
+    models = {"b": base, "a": fine_tune(base, args.relative, rng), "c": fine_tune(base, args.relative, rng)}
     work = Path(tempfile.mkdtemp(prefix="ggufmerge-qin-"))
     for name, weights in models.items():
         write(work / f"{name}-F32.gguf", weights)
 
     def merge(method, suffix):
         out = work / f"{method}-{suffix}.gguf"
-        run(args.tool, "merge", *METHODS[method], "--base", work / f"base-{suffix}.gguf",
-            work / f"a-{suffix}.gguf", work / f"b-{suffix}.gguf", "--outtype", "F32", "-o", out, "--quiet", "--force")
+        options, inputs = METHODS[method]
+        run(args.tool, "merge", *options, *(work / f"{name}-{suffix}.gguf" for name in inputs),
+            "--outtype", "F32", "-o", out, "--quiet", "--force")
         return read(out)
 
     reference = {method: merge(method, "F32") for method in METHODS}
@@ -108,7 +110,7 @@ def main():
     for qtype in TYPES:
         for name in models:
             run(args.tool, "quantize", work / f"{name}-F32.gguf", work / f"{name}-{qtype}.gguf", qtype)
-        report = json.loads(run(args.tool, "check", "--json", "--base", work / f"base-{qtype}.gguf", work / f"a-{qtype}.gguf").stdout)
+        report = json.loads(run(args.tool, "check", "--json", "--base", work / f"b-{qtype}.gguf", work / f"a-{qtype}.gguf").stdout)
         ratio = report["models"][1]["task_vector_noise_ratio"]
         errors = []
         for method in METHODS:
@@ -117,7 +119,7 @@ def main():
             den = sum(float(np.sum(reference[method][k] ** 2)) for k in merged)
             change = sum(float(np.sum((reference[method][k] - base[k].astype(np.float64)) ** 2)) for k in merged)
             errors.append(f"{100 * (num / den) ** 0.5:.2f} % / {100 * (num / change) ** 0.5:.0f} %")
-        print(f"| {qtype} | {ratio:.0f}× | " + " | ".join(errors) + " |")
+        print(f"| {qtype} | {ratio:.3g}× | " + " | ".join(errors) + " |")
 
 
 if __name__ == "__main__":
