@@ -52,12 +52,12 @@ public enum Q5_K: BlockQuantizer {
                 let qh = block.assumingMemoryBound(to: UInt8.self) + 16
                 for l in 0..<32 { qh[l] = 0 }
                 for chunk in 0..<4 {
-                    let lc = levels + 64 &* chunk
                     let ql = qh + (32 &+ 32 &* chunk)
                     let m1 = UInt8(1) &<< UInt8(truncatingIfNeeded: 2 &* chunk)
                     let m2 = m1 &<< 1
                     for l in 0..<32 {
-                        let l1 = lc[l], l2 = lc[32 &+ l]
+                        let pair = SIMD8<UInt8>(truncatingIfNeeded: integerLevels(levels[l]))
+                        let l1 = pair[2 &* chunk], l2 = pair[2 &* chunk &+ 1]
                         if l1 > 15 { qh[l] |= m1 }
                         if l2 > 15 { qh[l] |= m2 }
                         ql[l] = (l1 & 0xF) | ((l2 & 0xF) &<< 4)
