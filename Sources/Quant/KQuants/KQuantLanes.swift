@@ -118,3 +118,131 @@ internal func makeQKX2Quants(
     }
     return (scale, -min)
 }
+
+/// Stores eight groups of `n` levels held in lanes (the layout of `loadGroupLanes`) as bytes:
+/// `levels[n·j + i] = lanes[i][j]`.
+@inline(__always)
+internal func storeGroupLevels(_ n: Int, _ lanes: UnsafePointer<SIMD8<Float>>, into levels: UnsafeMutablePointer<UInt8>) {
+    for i in 0..<n {
+        let l = integerLevels(lanes[i])
+        for j in 0..<8 { levels[n &* j &+ i] = UInt8(truncatingIfNeeded: l[j]) }
+    }
+}
+
+/// `makeQXQuants` with `rmseType` 1 (weights `x²`) on eight groups of `n` values at once (lane `j`
+/// is group `j`; see `loadGroupLanes`); `levels` receives the stored levels (`level + nmax`, zeros
+/// for an all-zero group) as floats in the same layout, `scratch` holds `3·n` lanes (candidate
+/// levels, and the products `w` and `w·x` that C recomputes at each step).
+///
+/// Bit-exact, lane by lane, with `make_qx_quants` in `ggml-quants.c` with `rmse_type == 1` and
+/// `qw == NULL`.
+@inline(__always)
+internal func makeQXQuants(
+    _ n: Int, _ nmax: Int, _ x: UnsafePointer<SIMD8<Float>>, _ levels: UnsafeMutablePointer<SIMD8<Float>>,
+    scratch laux: UnsafeMutablePointer<SIMD8<Float>>
+) -> SIMD8<Float> {
+    let (max, amax) = signedMaxMagnitude(n, x)
+    // An all-zero group's result is fixed here; its lane computes along but is overwritten at the end.
+    let allZero = amax .< kGroupMaxEps
+    let fmax = Float(nmax)
+    var iscale = -fmax / max
+    let w = laux + n
+    let wx = w + n
+    var sumlx = SIMD8<Float>()
+    var suml2 = SIMD8<Float>()
+    for i in 0..<n {
+        let l = nearestLevel(iscale * x[i], -fmax, fmax - 1)
+        levels[i] = l
+        w[i] = x[i] * x[i]
+        wx[i] = w[i] * x[i]
+        sumlx += wx[i] * l
+        suml2 += w[i] * l * l
+    }
+    var scale = (sumlx / suml2).replacing(with: 0, where: suml2 .== 0)
+    var best = scale * sumlx
+    for step in -9...9 where step != 0 {
+        iscale = -(fmax + 0.1 * Float(step)) / max
+        sumlx = SIMD8<Float>()
+        suml2 = SIMD8<Float>()
+        for i in 0..<n {
+            let l = nearestLevel(iscale * x[i], -fmax, fmax - 1)
+            laux[i] = l
+            sumlx += wx[i] * l
+            suml2 += w[i] * l * l
+        }
+        let better = (suml2 .> 0) .& (sumlx * sumlx .> best * suml2)
+        if !any(better) { continue }
+        for i in 0..<n { levels[i].replace(with: laux[i], where: better) }
+        let newScale = sumlx / suml2
+        scale.replace(with: newScale, where: better)
+        best.replace(with: newScale * sumlx, where: better)
+    }
+    for i in 0..<n { levels[i] = (levels[i] + fmax).replacing(with: 0, where: allZero) }
+    return scale.replacing(with: 0, where: allZero)
+}
+
+/// The value of largest magnitude (the first one, on ties) and that magnitude in each lane, as the
+/// scans of `make_qx_quants` and `make_q3_quants` find them (see `signedMaxMagnitude`).
+@inline(__always)
+internal func signedMaxMagnitude(_ n: Int, _ x: UnsafePointer<SIMD8<Float>>) -> (value: SIMD8<Float>, magnitude: SIMD8<Float>) {
+    var max = SIMD8<Float>()
+    var amax = SIMD8<Float>()
+    for i in 0..<n {
+        let ax = magnitude(x[i])
+        let larger = ax .> amax
+        amax.replace(with: ax, where: larger)
+        max.replace(with: x[i], where: larger)
+    }
+    return (max, amax)
+}
+
+/// `makeQ3Quants` with `doRmse` on eight groups of `n` values at once (lane `j` is group `j`; see
+/// `loadGroupLanes`); `levels` receives the stored levels (`level + nmax`, zeros for an all-zero
+/// group) as floats in the same layout, `scratch` holds `n` lanes (the weights `x²`). The five
+/// passes of coordinate descent run until no lane changes: a pass that changes nothing in a lane
+/// leaves it as it was, so the passes C skips would change nothing either.
+///
+/// Bit-exact, lane by lane, with `make_q3_quants` in `ggml-quants.c` with `do_rmse` true.
+@inline(__always)
+internal func makeQ3Quants(
+    _ n: Int, _ nmax: Int, _ x: UnsafePointer<SIMD8<Float>>, _ levels: UnsafeMutablePointer<SIMD8<Float>>,
+    scratch w: UnsafeMutablePointer<SIMD8<Float>>
+) -> SIMD8<Float> {
+    let (max, amax) = signedMaxMagnitude(n, x)
+    // An all-zero group's result is fixed here; its lane computes along but is overwritten at the end.
+    let allZero = amax .< kGroupMaxEps
+    let fmax = Float(nmax)
+    let iscale = -fmax / max
+    var sumlx = SIMD8<Float>()
+    var suml2 = SIMD8<Float>()
+    for i in 0..<n {
+        let l = nearestLevel(iscale * x[i], -fmax, fmax - 1)
+        levels[i] = l
+        w[i] = x[i] * x[i]
+        sumlx += w[i] * x[i] * l
+        suml2 += w[i] * l * l
+    }
+    for _ in 0..<5 {
+        var changed = false
+        for i in 0..<n {
+            let li = levels[i]
+            var slx = sumlx - w[i] * x[i] * li
+            var sl2 = suml2 - w[i] * li * li
+            let newL = nearestLevel(x[i] * sl2 / slx, -fmax, fmax - 1)
+            let differs = (slx .> 0) .& (newL .!= li)
+            slx += w[i] * x[i] * newL
+            sl2 += w[i] * newL * newL
+            let accepted = differs .& (sl2 .> 0) .& (slx * slx * suml2 .> sumlx * sumlx * sl2)
+            // Usually no lane changes: the branch (as C's) lets the next element start before this
+            // one's comparison is known.
+            if !any(accepted) { continue }
+            levels[i].replace(with: newL, where: accepted)
+            sumlx.replace(with: slx, where: accepted)
+            suml2.replace(with: sl2, where: accepted)
+            changed = true
+        }
+        if !changed { break }
+    }
+    for i in 0..<n { levels[i] = (levels[i] + fmax).replacing(with: 0, where: allZero) }
+    return (sumlx / suml2).replacing(with: 0, where: .!(suml2 .> 0) .| allZero)
+}
