@@ -11,8 +11,11 @@
 internal func nearestLevel(_ x: SIMD8<Float>, _ lower: Float, _ upper: Float) -> SIMD8<Float> {
     let mantissa = unsafeBitCast(x + 12_582_912, to: SIMD8<UInt32>.self) & 0x007F_FFFF
     var l = unsafeBitCast(mantissa | 0x4B00_0000, to: SIMD8<Float>.self) - 12_582_912
-    l.replace(with: lower, where: l .< lower)
-    l.replace(with: upper, where: l .> upper)
+    // Lane by lane, so LLVM sees compare-and-select pairs it turns into single max/min instructions.
+    for k in 0..<8 {
+        let atLeastLower = l[k] < lower ? lower : l[k]
+        l[k] = atLeastLower > upper ? upper : atLeastLower
+    }
     return l
 }
 
