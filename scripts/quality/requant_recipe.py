@@ -7,8 +7,9 @@ usage: requant_recipe.py GGUFMERGE [REFERENCE_DIR]
 
 Models: ../shared/reference/tiny-f32.gguf (2 layers, hidden 256, ffn 512) as the base, and two
 "fine-tunes": the base plus Gaussian deltas of 3 % of each tensor's standard deviation (seeded). Prints,
-per method, the relative L2 error ‖merged − float merge‖ / ‖float merge‖ over all 2-D weights, and the
-tensor-data size of each output.
+per method, the relative L2 error ‖merged − float merge‖ / ‖float merge‖ over all 2-D weights, its
+change with the default recipe over all weights and over the promoted tensors alone, and the change in
+tensor-data size against llama-quantize's Q4_K_M of the base.
 """
 import subprocess
 import sys
@@ -76,27 +77,35 @@ def main():
         "task_arithmetic": ["--method", "task_arithmetic", "--param", "weight=1", "--base", "{base}"],
     }
     print("Q4_K_M inputs → Q4_K_M output; error vs the merge of the float originals (relative L2, 2-D weights)")
-    print(f"{'method':<16} {'--recipe llama':>15} {'--recipe auto':>15} {'change':>8} {'size':>8}")
+    print(f"{'method':<16} {'--recipe llama':>15} {'--recipe auto':>15} {'change':>8} {'promoted':>10} {'size':>8}")
     for method, args in methods.items():
         def merge(inputs, out, *extra):
             filled = [x.format(base=inputs["base"]) for x in args]
-            models = [inputs["a"], inputs["b"]] if method == "linear" else [inputs["base"], inputs["a"], inputs["b"]]
+            models = {"linear": [inputs["a"], inputs["b"]], "slerp": [inputs["base"], inputs["a"]]}.get(method, [inputs["base"], inputs["a"], inputs["b"]])
             run("merge", *filled, *models, "-o", out, *extra)
         truth_path = work / f"{method}-f32.gguf"
         merge({"base": base, "a": a, "b": b}, truth_path, "--outtype", "F32")
         truth = weights(truth_path)
-        errors, sizes = {}, {}
+        errors, promoted_errors, sizes = {}, {}, {}
+        promoted = [t.name for t in GGUFReader(quantized["base"]).tensors if ("attn_v" in t.name or "ffn_down" in t.name)
+                    and t.tensor_type.name == "Q4_K"]
         for recipe in ("llama", "auto"):
             out = work / f"{method}-{recipe}.gguf"
             merge(quantized, out, "--outtype", "Q4_K_M", "--recipe", recipe)
             got = weights(out)
-            num = sum(float(np.sum((got[k] - truth[k]) ** 2)) for k in truth)
-            den = sum(float(np.sum(truth[k] ** 2)) for k in truth)
-            errors[recipe] = (num / den) ** 0.5
+
+            def relative(names):
+                num = sum(float(np.sum((got[k] - truth[k]) ** 2)) for k in names)
+                den = sum(float(np.sum(truth[k] ** 2)) for k in names)
+                return (num / den) ** 0.5
+            errors[recipe] = relative(truth)
+            promoted_errors[recipe] = relative(promoted)
             sizes[recipe] = tensor_bytes(out)
         change = errors["auto"] / errors["llama"] - 1
+        promoted_change = promoted_errors["auto"] / promoted_errors["llama"] - 1
         size = sizes["auto"] / llama_size - 1
-        print(f"{method:<16} {errors['llama']:>15.4e} {errors['auto']:>15.4e} {change:>+8.1%} {size:>+8.1%}")
+        print(f"{method:<16} {errors['llama']:>15.4e} {errors['auto']:>15.4e} {change:>+8.1%} "
+              f"{promoted_change:>+10.1%} {size:>+8.1%}")
 
 
 if __name__ == "__main__":

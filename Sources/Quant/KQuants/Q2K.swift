@@ -39,40 +39,42 @@ public enum Q2_K: BlockQuantizer {
     /// Bit-exact with llama.cpp's `quantize_row_q2_K_ref` (what `llama-quantize` writes for Q2_K
     /// without an importance matrix).
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 48) { floats in
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: kQK + 16) { bytes in
-                let weights = floats.baseAddress!
-                let groupScales = weights + 16
-                let groupMins = weights + 32
-                let levels = bytes.baseAddress!
-                let laux = levels + kQK
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4 * 32) { lanes in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: kQK) { bytes in
+                let scratch = lanes.baseAddress!
                 for i in 0..<blocks {
-                    quantizeBlock(src + i &* kQK, into: dst + i &* blockBytes, weights: weights,
-                                  groupScales: groupScales, groupMins: groupMins, levels: levels, laux: laux)
+                    quantizeBlock(src + i &* kQK, into: dst + i &* blockBytes, x: scratch, weights: scratch + 32,
+                                  levelLanes: scratch + 64, laux: scratch + 96, levels: bytes.baseAddress!)
                 }
             }
         }
     }
 
+    /// One super-block; the sixteen groups of 16 run as two sets of eight lanes (`x[16·h + i]` lane
+    /// `j` is element `i` of group `8·h + j`, likewise `weights` and `levelLanes`).
     @inline(__always)
     static func quantizeBlock(
-        _ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer,
-        weights: UnsafeMutablePointer<Float>, groupScales: UnsafeMutablePointer<Float>,
-        groupMins: UnsafeMutablePointer<Float>, levels: UnsafeMutablePointer<UInt8>,
-        laux: UnsafeMutablePointer<UInt8>
+        _ source: UnsafePointer<Float>, into block: UnsafeMutableRawPointer,
+        x: UnsafeMutablePointer<SIMD8<Float>>, weights: UnsafeMutablePointer<SIMD8<Float>>,
+        levelLanes: UnsafeMutablePointer<SIMD8<Float>>, laux: UnsafeMutablePointer<SIMD8<Float>>,
+        levels: UnsafeMutablePointer<UInt8>
     ) {
         let q4scale: Float = 15
+        loadGroupLanes(16, source, into: x)
+        loadGroupLanes(16, source + 128, into: x + 16)
+        for i in 0..<32 { weights[i] = magnitude(x[i]) }
+        let (scalesLow, minsLow) = makeQKX2Quants(16, 3, x, weights: weights, levelLanes, scratch: laux,
+                                                  rmin: -0.5, rdelta: 0.1, nstep: 15, useMad: true)
+        let (scalesHigh, minsHigh) = makeQKX2Quants(16, 3, x + 16, weights: weights + 16, levelLanes + 16,
+                                                    scratch: laux, rmin: -0.5, rdelta: 0.1, nstep: 15,
+                                                    useMad: true)
+        let groupScales = SIMD16(lowHalf: scalesLow, highHalf: scalesHigh)
+        let groupMins = SIMD16(lowHalf: minsLow, highHalf: minsHigh)
         var maxScale: Float = 0
         var maxMin: Float = 0
         for j in 0..<16 {
-            let xj = x + 16 &* j
-            for l in 0..<16 { weights[l] = xj[l].magnitude }
-            let (scale, min) = makeQKX2Quants(16, 3, xj, weights: weights, levels + 16 &* j, scratch: laux,
-                                              rmin: -0.5, rdelta: 0.1, nstep: 15, useMad: true)
-            groupScales[j] = scale
-            groupMins[j] = min
-            if scale > maxScale { maxScale = scale }
-            if min > maxMin { maxMin = min }
+            if groupScales[j] > maxScale { maxScale = groupScales[j] }
+            if groupMins[j] > maxMin { maxMin = groupMins[j] }
         }
 
         let scales = block.assumingMemoryBound(to: UInt8.self)
@@ -94,19 +96,21 @@ public enum Q2_K: BlockQuantizer {
             block.storeHalf(floatToHalf(0), at: 82)
         }
 
-        // Requantize against the rounded scales, as the C code does.
+        // Requantize against the rounded scales, as the C code does (groups with d == 0 keep theirs).
         let dAll = UnsafeRawPointer(block).loadHalf(at: 80)
         let dminAll = UnsafeRawPointer(block).loadHalf(at: 82)
-        for j in 0..<16 {
-            let d = dAll * Float(scales[j] & 0xF)
-            if d == 0 { continue }
-            let dm = dminAll * Float(scales[j] &>> 4)
-            let xj = x + 16 &* j
-            let lj = levels + 16 &* j
-            for l in 0..<16 {
-                let q = Int(nearestInt((xj[l] + dm) / d))
-                lj[l] = UInt8(truncatingIfNeeded: Swift.max(0, Swift.min(3, q)))
+        for h in 0..<2 {
+            var d = SIMD8<Float>()
+            var dm = SIMD8<Float>()
+            for j in 0..<8 {
+                d[j] = dAll * Float(scales[8 &* h &+ j] & 0xF)
+                dm[j] = dminAll * Float(scales[8 &* h &+ j] &>> 4)
             }
+            let requantized = d .!= 0
+            for i in 16 &* h ..< 16 &* h &+ 16 {
+                levelLanes[i].replace(with: nearestLevel((x[i] + dm) / d, 0, 3), where: requantized)
+            }
+            storeGroupLevels(16, levelLanes + 16 &* h, into: levels + 128 &* h)
         }
         packTwoBitLevels(levels, into: scales + 16)
     }

@@ -51,28 +51,33 @@ public enum Q3_K: BlockQuantizer {
     /// Bit-exact with llama.cpp's `quantize_row_q3_K_ref` (what `llama-quantize` writes for Q3_K
     /// without an importance matrix).
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { floats in
-            withUnsafeTemporaryAllocation(of: Int8.self, capacity: kQK) { bytes in
-                let groupScales = floats.baseAddress!
-                let levels = bytes.baseAddress!
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 2 * 32 + 16) { lanes in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: kQK) { bytes in
+                let scratch = lanes.baseAddress!
                 for i in 0..<blocks {
-                    quantizeBlock(src + i &* kQK, into: dst + i &* blockBytes,
-                                  groupScales: groupScales, levels: levels)
+                    quantizeBlock(src + i &* kQK, into: dst + i &* blockBytes, x: scratch,
+                                  levelLanes: scratch + 32, weights: scratch + 64, levels: bytes.baseAddress!)
                 }
             }
         }
     }
 
+    /// One super-block; the sixteen groups of 16 run as two sets of eight lanes (`x[16·h + i]` lane
+    /// `j` is element `i` of group `8·h + j`, likewise `levelLanes`).
     @inline(__always)
     static func quantizeBlock(
-        _ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer,
-        groupScales: UnsafeMutablePointer<Float>, levels: UnsafeMutablePointer<Int8>
+        _ source: UnsafePointer<Float>, into block: UnsafeMutableRawPointer,
+        x: UnsafeMutablePointer<SIMD8<Float>>, levelLanes: UnsafeMutablePointer<SIMD8<Float>>,
+        weights: UnsafeMutablePointer<SIMD8<Float>>, levels: UnsafeMutablePointer<UInt8>
     ) {
+        loadGroupLanes(16, source, into: x)
+        loadGroupLanes(16, source + 128, into: x + 16)
+        let groupScales = SIMD16(lowHalf: makeQ3Quants(16, 4, x, levelLanes, scratch: weights),
+                                 highHalf: makeQ3Quants(16, 4, x + 16, levelLanes + 16, scratch: weights))
         var maxScale: Float = 0
         var amax: Float = 0
         for j in 0..<16 {
-            let scale = makeQ3Quants(16, 4, x + 16 &* j, levels + 16 &* j, doRmse: true)
-            groupScales[j] = scale
+            let scale = groupScales[j]
             if scale.magnitude > amax {
                 amax = scale.magnitude
                 maxScale = scale
@@ -101,28 +106,27 @@ public enum Q3_K: BlockQuantizer {
             block.storeHalf(floatToHalf(0), at: 108)
         }
 
-        // Requantize against the rounded scales, as the C code does.
+        // Requantize against the rounded scales, as the C code does (groups with d == 0 keep theirs).
         let dAll = UnsafeRawPointer(block).loadHalf(at: 108)
-        for j in 0..<16 {
-            let d = dAll * Float(groupScale(j, sc))
-            if d == 0 { continue }
-            let xj = x + 16 &* j
-            let lj = levels + 16 &* j
-            for l in 0..<16 {
-                let q = Swift.max(-4, Swift.min(3, Int(nearestInt(xj[l] / d))))
-                lj[l] = Int8(truncatingIfNeeded: q &+ 4)
+        for h in 0..<2 {
+            var d = SIMD8<Float>()
+            for j in 0..<8 { d[j] = dAll * Float(groupScale(8 &* h &+ j, sc)) }
+            let requantized = d .!= 0
+            for i in 16 &* h ..< 16 &* h &+ 16 {
+                levelLanes[i].replace(with: nearestLevel(x[i] / d, -4, 3) + 4, where: requantized)
             }
+            storeGroupLevels(16, levelLanes + 16 &* h, into: levels + 128 &* h)
         }
 
-        // The high bit of level j goes to bit j / 32 of hmask[j % 32]; qs gets the low two bits.
+        // The high bit of level j (0...7) goes to bit j / 32 of hmask[j % 32]; qs gets the low two bits.
         for j in 0..<32 { hmask[j] = 0 }
-        for j in 0..<kQK {
-            let level = UInt8(bitPattern: levels[j])
-            if level > 3 {
-                hmask[j & 31] |= UInt8(1) &<< UInt8(truncatingIfNeeded: j &>> 5)
-                levels[j] = Int8(bitPattern: level &- 4)
+        for s in 0..<8 {
+            let ls = levels + 32 &* s
+            for l in 0..<32 {
+                hmask[l] |= (ls[l] &>> 2) &<< UInt8(truncatingIfNeeded: s)
+                ls[l] &= 3
             }
         }
-        levels.withMemoryRebound(to: UInt8.self, capacity: kQK) { packTwoBitLevels($0, into: qs) }
+        packTwoBitLevels(levels, into: qs)
     }
 }

@@ -12,21 +12,21 @@ public enum Q4_K: BlockQuantizer {
 
     /// Bit-exact with llama.cpp's `dequantize_row_q4_K`.
     public static func dequantize(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, blocks: Int) {
-        for i in 0..<blocks {
-            let block = src + i &* blockBytes
-            let bytes = block.assumingMemoryBound(to: UInt8.self)
-            let scales = bytes + 4
-            let d = block.loadHalf(at: 0)
-            let dmin = block.loadHalf(at: 2)
-            for chunk in 0..<4 {
-                let q = bytes + (16 &+ 32 &* chunk)
-                let y = dst + (i &* kQK &+ 64 &* chunk)
-                let (sc1, m1) = scaleMinK4(2 &* chunk, scales)
-                let (sc2, m2) = scaleMinK4(2 &* chunk &+ 1, scales)
-                let d1 = d * Float(sc1), min1 = dmin * Float(m1)
-                let d2 = d * Float(sc2), min2 = dmin * Float(m2)
-                for l in 0..<32 { y[l] = d1 * Float(q[l] & 0xF) - min1 }
-                for l in 0..<32 { y[32 &+ l] = d2 * Float(q[l] &>> 4) - min2 }
+        withGroupPairScratch { levels, wide in
+            for i in 0..<blocks {
+                let block = src + i &* blockBytes
+                let bytes = block.assumingMemoryBound(to: UInt8.self)
+                let d = block.loadHalf(at: 0)
+                let dmin = block.loadHalf(at: 2)
+                for chunk in 0..<4 {
+                    let q = bytes + (16 &+ 32 &* chunk)
+                    for l in 0..<32 {
+                        levels[l] = q[l] & 0xF
+                        levels[32 &+ l] = q[l] &>> 4
+                    }
+                    dequantizeGroupPair(levels, chunk, scales: bytes + 4, d: d, dmin: dmin, scratch: wide,
+                                        into: dst + (i &* kQK &+ 64 &* chunk))
+                }
             }
         }
     }
@@ -42,9 +42,11 @@ public enum Q4_K: BlockQuantizer {
                 let levels = scratch.levels
                 let q = block.assumingMemoryBound(to: UInt8.self) + 16
                 for chunk in 0..<4 {
-                    let lc = levels + 64 &* chunk
                     let qc = q + 32 &* chunk
-                    for l in 0..<32 { qc[l] = lc[l] | (lc[32 &+ l] &<< 4) }
+                    for l in 0..<32 {
+                        let pair = integerLevels(levels[l])
+                        qc[l] = UInt8(truncatingIfNeeded: pair[2 &* chunk] | (pair[2 &* chunk &+ 1] &<< 4))
+                    }
                 }
             }
         }
@@ -53,56 +55,87 @@ public enum Q4_K: BlockQuantizer {
 
 // MARK: - The scale-and-min scheme shared with Q5_K
 
-/// Per-call scratch for `Q4_K.quantizeScalesAndLevels`.
+extension Q4_K {
+    /// Runs `body` with scratch for `dequantizeGroupPair`: 64 levels as bytes, 64 as `Int32`.
+    @inline(__always)
+    static func withGroupPairScratch(
+        _ body: (UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Int32>) -> Void
+    ) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { narrow in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: 64) { wide in
+                body(narrow.baseAddress!, wide.baseAddress!)
+            }
+        }
+    }
+
+    /// Decodes groups `2·chunk` and `2·chunk + 1` (64 levels) as `d·sc·q − dmin·m`, the way
+    /// `dequantize_row_q4_K` and `dequantize_row_q5_K` round: `d·sc` and `dmin·m` first, then one
+    /// product and one difference. The levels are widened to `Int32` in a loop of their own first:
+    /// the byte loops of the callers and both loops here then vectorize at full width.
+    @inline(__always)
+    static func dequantizeGroupPair(
+        _ levels: UnsafePointer<UInt8>, _ chunk: Int, scales: UnsafePointer<UInt8>, d: Float, dmin: Float,
+        scratch wide: UnsafeMutablePointer<Int32>, into y: UnsafeMutablePointer<Float>
+    ) {
+        for l in 0..<64 { wide[l] = Int32(levels[l]) }
+        let (sc1, m1) = scaleMinK4(2 &* chunk, scales)
+        let (sc2, m2) = scaleMinK4(2 &* chunk &+ 1, scales)
+        let d1 = d * Float(sc1), min1 = dmin * Float(m1)
+        let d2 = d * Float(sc2), min2 = dmin * Float(m2)
+        for l in 0..<32 { y[l] = d1 * Float(wide[l]) - min1 }
+        for l in 0..<32 { y[32 &+ l] = d2 * Float(wide[32 &+ l]) - min2 }
+    }
+}
+
+/// Per-call scratch for `Q4_K.quantizeScalesAndLevels`: the eight groups of 32 of a super-block in
+/// lanes (see `loadGroupLanes`).
 struct ScaleMinScratch {
-    /// 256 levels of the current super-block.
-    var levels: UnsafeMutablePointer<UInt8>
-    /// 32 candidate levels for `makeQKX2Quants`.
-    var laux: UnsafeMutablePointer<UInt8>
-    /// 32 weights, then 8 group scales, then 8 group mins.
-    var floats: UnsafeMutablePointer<Float>
+    /// The super-block's values.
+    var x: UnsafeMutablePointer<SIMD8<Float>>
+    /// Their weights.
+    var weights: UnsafeMutablePointer<SIMD8<Float>>
+    /// Their levels (as floats).
+    var levels: UnsafeMutablePointer<SIMD8<Float>>
+    /// Candidate levels for `makeQKX2Quants`.
+    var laux: UnsafeMutablePointer<SIMD8<Float>>
 }
 
 extension Q4_K {
     /// Runs `body` with scratch for one call's worth of super-blocks (allocated on the stack once).
     @inline(__always)
     static func withScaleMinScratch(_ body: (ScaleMinScratch) -> Void) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 48) { floats in
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: kQK + 32) { bytes in
-                body(ScaleMinScratch(levels: bytes.baseAddress!, laux: bytes.baseAddress! + kQK,
-                                     floats: floats.baseAddress!))
-            }
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4 * 32) { lanes in
+            let base = lanes.baseAddress!
+            body(ScaleMinScratch(x: base, weights: base + 32, levels: base + 64, laux: base + 96))
         }
     }
 
     /// The part of `quantize_row_q4_K_ref` / `quantize_row_q5_K_ref` before the levels are packed:
-    /// fits each group of 32 with `make_qkx2_quants` (weights `rms(group) + |x|`), packs the 6-bit
-    /// group scales and mins into bytes 4..<16 of `block` and the F16 `d`, `dmin` into bytes 0..<4,
-    /// then requantizes every group against the rounded scales into `scratch.levels` (0...nmax).
+    /// fits each group of 32 with `make_qkx2_quants` (weights `rms(group) + |x|`; the eight groups in
+    /// lanes), packs the 6-bit group scales and mins into bytes 4..<16 of `block` and the F16 `d`,
+    /// `dmin` into bytes 0..<4, then requantizes every group against the rounded scales into
+    /// `scratch.levels` (0...nmax, lane `j` of `levels[l]` is level `32·j + l`).
     @inline(__always)
     static func quantizeScalesAndLevels(
-        _ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer,
+        _ source: UnsafePointer<Float>, into block: UnsafeMutableRawPointer,
         nmax: Int, rmin: Float, rdelta: Float, nstep: Int, scratch: ScaleMinScratch
     ) {
-        let weights = scratch.floats
-        let groupScales = weights + 32
-        let groupMins = weights + 40
+        let x = scratch.x
+        let weights = scratch.weights
         let levels = scratch.levels
+        loadGroupLanes(32, source, into: x)
+        var sumX2 = SIMD8<Float>()
+        for l in 0..<32 { sumX2 += x[l] * x[l] }
+        let avX = (sumX2 / 32).squareRoot()
+        for l in 0..<32 { weights[l] = avX + magnitude(x[l]) }
+        let (groupScales, groupMins) = makeQKX2Quants(32, nmax, x, weights: weights, levels,
+                                                      scratch: scratch.laux, rmin: rmin, rdelta: rdelta,
+                                                      nstep: nstep, useMad: false)
         var maxScale: Float = 0
         var maxMin: Float = 0
         for j in 0..<8 {
-            let xj = x + 32 &* j
-            var sumX2: Float = 0
-            for l in 0..<32 { sumX2 += xj[l] * xj[l] }
-            let avX = (sumX2 / 32).squareRoot()
-            for l in 0..<32 { weights[l] = avX + xj[l].magnitude }
-            let (scale, min) = makeQKX2Quants(32, nmax, xj, weights: weights, levels + 32 &* j,
-                                              scratch: scratch.laux, rmin: rmin, rdelta: rdelta,
-                                              nstep: nstep, useMad: false)
-            groupScales[j] = scale
-            groupMins[j] = min
-            if scale > maxScale { maxScale = scale }
-            if min > maxMin { maxMin = min }
+            if groupScales[j] > maxScale { maxScale = groupScales[j] }
+            if groupMins[j] > maxMin { maxMin = groupMins[j] }
         }
 
         let scales = block.assumingMemoryBound(to: UInt8.self) + 4
@@ -124,20 +157,19 @@ extension Q4_K {
         block.storeHalf(floatToHalf(maxScale / 63), at: 0)
         block.storeHalf(floatToHalf(maxMin / 63), at: 2)
 
-        // Requantize against the rounded scales, as the C code does.
+        // Requantize against the rounded scales, as the C code does (groups with d == 0 keep theirs).
         let dAll = UnsafeRawPointer(block).loadHalf(at: 0)
         let dminAll = UnsafeRawPointer(block).loadHalf(at: 2)
+        var d = SIMD8<Float>()
+        var dm = SIMD8<Float>()
         for j in 0..<8 {
             let (sc, m) = scaleMinK4(j, scales)
-            let d = dAll * Float(sc)
-            if d == 0 { continue }
-            let dm = dminAll * Float(m)
-            let xj = x + 32 &* j
-            let lj = levels + 32 &* j
-            for l in 0..<32 {
-                let q = Int(nearestInt((xj[l] + dm) / d))
-                lj[l] = UInt8(truncatingIfNeeded: Swift.max(0, Swift.min(nmax, q)))
-            }
+            d[j] = dAll * Float(sc)
+            dm[j] = dminAll * Float(m)
+        }
+        let requantized = d .!= 0
+        for l in 0..<32 {
+            levels[l].replace(with: nearestLevel((x[l] + dm) / d, 0, Float(nmax)), where: requantized)
         }
     }
 }

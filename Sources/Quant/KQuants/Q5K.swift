@@ -12,29 +12,23 @@ public enum Q5_K: BlockQuantizer {
 
     /// Bit-exact with llama.cpp's `dequantize_row_q5_K`.
     public static func dequantize(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, blocks: Int) {
-        for i in 0..<blocks {
-            let block = src + i &* blockBytes
-            let bytes = block.assumingMemoryBound(to: UInt8.self)
-            let scales = bytes + 4
-            let qh = bytes + 16
-            let d = block.loadHalf(at: 0)
-            let dmin = block.loadHalf(at: 2)
-            for chunk in 0..<4 {
-                let ql = bytes + (48 &+ 32 &* chunk)
-                let y = dst + (i &* kQK &+ 64 &* chunk)
-                let u1 = UInt8(1) &<< UInt8(truncatingIfNeeded: 2 &* chunk)
-                let u2 = u1 &<< 1
-                let (sc1, m1) = scaleMinK4(2 &* chunk, scales)
-                let (sc2, m2) = scaleMinK4(2 &* chunk &+ 1, scales)
-                let d1 = d * Float(sc1), min1 = dmin * Float(m1)
-                let d2 = d * Float(sc2), min2 = dmin * Float(m2)
-                for l in 0..<32 {
-                    let high: UInt8 = qh[l] & u1 != 0 ? 16 : 0
-                    y[l] = d1 * Float((ql[l] & 0xF) &+ high) - min1
-                }
-                for l in 0..<32 {
-                    let high: UInt8 = qh[l] & u2 != 0 ? 16 : 0
-                    y[32 &+ l] = d2 * Float((ql[l] &>> 4) &+ high) - min2
+        Q4_K.withGroupPairScratch { levels, wide in
+            for i in 0..<blocks {
+                let block = src + i &* blockBytes
+                let bytes = block.assumingMemoryBound(to: UInt8.self)
+                let qh = bytes + 16
+                let d = block.loadHalf(at: 0)
+                let dmin = block.loadHalf(at: 2)
+                for chunk in 0..<4 {
+                    let ql = bytes + (48 &+ 32 &* chunk)
+                    let shift = UInt8(truncatingIfNeeded: 2 &* chunk)
+                    for l in 0..<32 {
+                        let high = qh[l] &>> shift
+                        levels[l] = (ql[l] & 0xF) | ((high & 1) &<< 4)
+                        levels[32 &+ l] = (ql[l] &>> 4) | ((high & 2) &<< 3)
+                    }
+                    Q4_K.dequantizeGroupPair(levels, chunk, scales: bytes + 4, d: d, dmin: dmin, scratch: wide,
+                                             into: dst + (i &* kQK &+ 64 &* chunk))
                 }
             }
         }
@@ -52,12 +46,12 @@ public enum Q5_K: BlockQuantizer {
                 let qh = block.assumingMemoryBound(to: UInt8.self) + 16
                 for l in 0..<32 { qh[l] = 0 }
                 for chunk in 0..<4 {
-                    let lc = levels + 64 &* chunk
                     let ql = qh + (32 &+ 32 &* chunk)
                     let m1 = UInt8(1) &<< UInt8(truncatingIfNeeded: 2 &* chunk)
                     let m2 = m1 &<< 1
                     for l in 0..<32 {
-                        let l1 = lc[l], l2 = lc[32 &+ l]
+                        let pair = SIMD8<UInt8>(truncatingIfNeeded: integerLevels(levels[l]))
+                        let l1 = pair[2 &* chunk], l2 = pair[2 &* chunk &+ 1]
                         if l1 > 15 { qh[l] |= m1 }
                         if l2 > 15 { qh[l] |= m2 }
                         ql[l] = (l1 & 0xF) | ((l2 & 0xF) &<< 4)

@@ -49,28 +49,33 @@ public enum Q6_K: BlockQuantizer {
     /// Bit-exact with llama.cpp's `quantize_row_q6_K_ref` (what `llama-quantize` writes for Q6_K
     /// without an importance matrix).
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { floats in
-            withUnsafeTemporaryAllocation(of: Int8.self, capacity: kQK) { bytes in
-                let groupScales = floats.baseAddress!
-                let levels = bytes.baseAddress!
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 2 * 32 + 3 * 16) { lanes in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: kQK) { bytes in
+                let scratch = lanes.baseAddress!
                 for i in 0..<blocks {
-                    quantizeBlock(src + i &* kQK, into: dst + i &* blockBytes,
-                                  groupScales: groupScales, levels: levels)
+                    quantizeBlock(src + i &* kQK, into: dst + i &* blockBytes, x: scratch,
+                                  levelLanes: scratch + 32, laux: scratch + 64, levels: bytes.baseAddress!)
                 }
             }
         }
     }
 
+    /// One super-block; the sixteen groups of 16 run as two sets of eight lanes (`x[16·h + i]` lane
+    /// `j` is element `i` of group `8·h + j`, likewise `levelLanes`).
     @inline(__always)
     static func quantizeBlock(
-        _ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer,
-        groupScales: UnsafeMutablePointer<Float>, levels: UnsafeMutablePointer<Int8>
+        _ source: UnsafePointer<Float>, into block: UnsafeMutableRawPointer,
+        x: UnsafeMutablePointer<SIMD8<Float>>, levelLanes: UnsafeMutablePointer<SIMD8<Float>>,
+        laux: UnsafeMutablePointer<SIMD8<Float>>, levels: UnsafeMutablePointer<UInt8>
     ) {
+        loadGroupLanes(16, source, into: x)
+        loadGroupLanes(16, source + 128, into: x + 16)
+        let groupScales = SIMD16(lowHalf: makeQXQuants(16, 32, x, levelLanes, scratch: laux),
+                                 highHalf: makeQXQuants(16, 32, x + 16, levelLanes + 16, scratch: laux))
         var maxScale: Float = 0
         var maxAbsScale: Float = 0
         for j in 0..<16 {
-            let scale = makeQXQuants(16, 32, x + 16 &* j, levels + 16 &* j, rmseType: 1)
-            groupScales[j] = scale
+            let scale = groupScales[j]
             if scale.magnitude > maxAbsScale {
                 maxAbsScale = scale.magnitude
                 maxScale = scale
@@ -91,30 +96,27 @@ public enum Q6_K: BlockQuantizer {
             sc[j] = UInt8(truncatingIfNeeded: Swift.min(127, Int(nearestInt(iscale * groupScales[j]))))
         }
 
-        // Requantize against the rounded scales, as the C code does.
+        // Requantize against the rounded scales, as the C code does (groups with d == 0 keep theirs).
         let dAll = UnsafeRawPointer(block).loadHalf(at: 208)
-        for j in 0..<16 {
-            let d = dAll * Float(Int8(bitPattern: sc[j]))
-            if d == 0 { continue }
-            let xj = x + 16 &* j
-            let lj = levels + 16 &* j
-            for l in 0..<16 {
-                let q = Swift.max(-32, Swift.min(31, Int(nearestInt(xj[l] / d))))
-                lj[l] = Int8(truncatingIfNeeded: q &+ 32)
+        for h in 0..<2 {
+            var d = SIMD8<Float>()
+            for j in 0..<8 { d[j] = dAll * Float(Int8(bitPattern: sc[8 &* h &+ j])) }
+            let requantized = d .!= 0
+            for i in 16 &* h ..< 16 &* h &+ 16 {
+                levelLanes[i].replace(with: nearestLevel(x[i] / d, -32, 31) + 32, where: requantized)
             }
+            storeGroupLevels(16, levelLanes + 16 &* h, into: levels + 128 &* h)
         }
 
-        levels.withMemoryRebound(to: UInt8.self, capacity: kQK) { levels in
-            for half in 0..<2 {
-                let lh = levels + 128 &* half
-                let ql = bytes + 64 &* half
-                let qh = bytes + (128 &+ 32 &* half)
-                for l in 0..<32 {
-                    let l1 = lh[l], l2 = lh[l &+ 32], l3 = lh[l &+ 64], l4 = lh[l &+ 96]
-                    ql[l] = (l1 & 0xF) | ((l3 & 0xF) &<< 4)
-                    ql[l &+ 32] = (l2 & 0xF) | ((l4 & 0xF) &<< 4)
-                    qh[l] = (l1 &>> 4) | ((l2 &>> 4) &<< 2) | ((l3 &>> 4) &<< 4) | ((l4 &>> 4) &<< 6)
-                }
+        for half in 0..<2 {
+            let lh = levels + 128 &* half
+            let ql = bytes + 64 &* half
+            let qh = bytes + (128 &+ 32 &* half)
+            for l in 0..<32 {
+                let l1 = lh[l], l2 = lh[l &+ 32], l3 = lh[l &+ 64], l4 = lh[l &+ 96]
+                ql[l] = (l1 & 0xF) | ((l3 & 0xF) &<< 4)
+                ql[l &+ 32] = (l2 & 0xF) | ((l4 & 0xF) &<< 4)
+                qh[l] = (l1 &>> 4) | ((l2 &>> 4) &<< 2) | ((l3 &>> 4) &<< 4) | ((l4 &>> 4) &<< 6)
             }
         }
     }
