@@ -70,7 +70,7 @@ func runCodecs(llamaSource: String?) throws {
 /// Columns "ours ggml ours/ggml" for one direction, in MB/s of F32 data.
 func rateColumns(bytes: Int, ours: Double, theirs: Double?) -> String {
     let rate = Double(bytes) / 1e6 / ours
-    guard let theirs else { return String(format: "%13.0f %8@ %10@", rate, "—", "—") }
+    guard let theirs else { return String(format: "%13.0f", rate) + "        —          —" }
     return String(format: "%13.0f %8.0f %9.2f×", rate, Double(bytes) / 1e6 / theirs, theirs / ours)
 }
 

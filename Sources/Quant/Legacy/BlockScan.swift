@@ -36,14 +36,9 @@ func absMax32(_ x: UnsafePointer<Float>) -> (amax: Float, max: Float) {
     }
     let amax = acc.max()
     guard amax > 0 else { return (0, 0) }
-    // The first index whose magnitude is amax: the least over lanes of (hit ? index : 32).
-    var first = SIMD8<Int32>(repeating: 32)
-    for k in 0..<4 {
-        let v = raw.loadUnaligned(fromByteOffset: k &* 32, as: SIMD8<Float>.self)
-        let index = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) &+ Int32(8 &* k)
-        first = pointwiseMin(first, SIMD8(repeating: 32).replacing(with: index, where: v .== amax .| v .== -amax))
-    }
-    return (amax, x[Int(first.min())])
+    var first = 32
+    for j in (0..<32).reversed() where x[j].magnitude == amax { first = j }
+    return (amax, x[first])
 }
 
 /// The first ±0 among 32 floats (called when a scan's extreme is zero, so one exists).

@@ -39,11 +39,12 @@ public enum Q4_0: BlockQuantizer {
             let id: Float = d != 0 ? 1 / d : 0
             block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
             if allFinite32(x) && (amax * id.magnitude) < 0x1p21 {
-                // |x·id + 8.5| < 2²²: the lane-wise conversion is exact.
-                let (low, high) = load32(x)
-                let q0 = pointwiseMin(truncatedSmall(low * id + 8.5), SIMD16(repeating: 15))
-                let q1 = pointwiseMin(truncatedSmall(high * id + 8.5), SIMD16(repeating: 15))
-                block.storeBytes(of: nibbles(q0, q1), toByteOffset: 2, as: SIMD16<UInt8>.self)
+                // |x·id + 8.5| < 2²²: the vectorizable conversion is exact.
+                for j in 0..<16 {
+                    let q0 = UInt8(truncatingIfNeeded: Swift.min(15, truncatedSmall(x[j] * id + 8.5)))
+                    let q1 = UInt8(truncatingIfNeeded: Swift.min(15, truncatedSmall(x[j &+ 16] * id + 8.5)))
+                    block.storeBytes(of: q0 | (q1 &<< 4), toByteOffset: 2 &+ j, as: UInt8.self)
+                }
             } else {
                 for j in 0..<16 {
                     let q0 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8(x[j] * id + 8.5))))

@@ -40,11 +40,12 @@ public enum Q4_1: BlockQuantizer {
             block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
             block.storeBytes(of: floatToHalf(min).littleEndian, toByteOffset: 2, as: UInt16.self)
             if allFinite32(x) && ((max - min) * id) < 0x1p21 {
-                // 0 ≤ (x − min)·id + 0.5 < 2²²: the lane-wise conversion is exact.
-                let (low, high) = load32(x)
-                let q0 = pointwiseMin(truncatedSmall((low - min) * id + 0.5), SIMD16(repeating: 15))
-                let q1 = pointwiseMin(truncatedSmall((high - min) * id + 0.5), SIMD16(repeating: 15))
-                block.storeBytes(of: nibbles(q0, q1), toByteOffset: 4, as: SIMD16<UInt8>.self)
+                // 0 ≤ (x − min)·id + 0.5 < 2²²: the vectorizable conversion is exact.
+                for j in 0..<16 {
+                    let q0 = UInt8(truncatingIfNeeded: Swift.min(15, truncatedSmall((x[j] - min) * id + 0.5)))
+                    let q1 = UInt8(truncatingIfNeeded: Swift.min(15, truncatedSmall((x[j &+ 16] - min) * id + 0.5)))
+                    block.storeBytes(of: q0 | (q1 &<< 4), toByteOffset: 4 &+ j, as: UInt8.self)
+                }
             } else {
                 for j in 0..<16 {
                     let q0 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8((x[j] - min) * id + 0.5))))

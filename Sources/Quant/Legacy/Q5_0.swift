@@ -41,12 +41,14 @@ public enum Q5_0: BlockQuantizer {
             block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
             var qh: UInt32 = 0
             if allFinite32(x) && (amax * id.magnitude) < 0x1p21 {
-                // |x·id + 16.5| < 2²²: the lane-wise conversion is exact.
-                let (low, high) = load32(x)
-                let q0 = pointwiseMin(truncatedSmall(low * id + 16.5), SIMD16(repeating: 31))
-                let q1 = pointwiseMin(truncatedSmall(high * id + 16.5), SIMD16(repeating: 31))
-                block.storeBytes(of: nibbles(q0, q1), toByteOffset: 6, as: SIMD16<UInt8>.self)
-                qh = fifthBits(q0, q1)
+                // |x·id + 16.5| < 2²²: the vectorizable conversion is exact.
+                for j in 0..<16 {
+                    let q0 = UInt8(truncatingIfNeeded: Swift.min(31, truncatedSmall(x[j] * id + 16.5)))
+                    let q1 = UInt8(truncatingIfNeeded: Swift.min(31, truncatedSmall(x[j &+ 16] * id + 16.5)))
+                    block.storeBytes(of: (q0 & 0x0F) | ((q1 & 0x0F) &<< 4), toByteOffset: 6 &+ j, as: UInt8.self)
+                    qh |= (UInt32(q0 & 0x10) &>> 4) &<< UInt32(j)
+                    qh |= (UInt32(q1 & 0x10) &>> 4) &<< UInt32(j &+ 16)
+                }
             } else {
                 for j in 0..<16 {
                     let q0 = UInt8(truncatingIfNeeded: Swift.min(31, Int32(truncatingToInt8(x[j] * id + 16.5))))

@@ -44,12 +44,14 @@ public enum Q5_1: BlockQuantizer {
             block.storeBytes(of: floatToHalf(min).littleEndian, toByteOffset: 2, as: UInt16.self)
             var qh: UInt32 = 0
             if allFinite32(x) && ((max - min) * id) < 0x1p21 {
-                // 0 ≤ (x − min)·id + 0.5 < 2²²: the lane-wise conversion is exact.
-                let (low, high) = load32(x)
-                let q0 = truncatedSmall((low - min) * id + 0.5)
-                let q1 = truncatedSmall((high - min) * id + 0.5)
-                block.storeBytes(of: nibbles(q0, q1), toByteOffset: 8, as: SIMD16<UInt8>.self)
-                qh = fifthBits(q0, q1)
+                // 0 ≤ (x − min)·id + 0.5 < 2²²: the vectorizable conversion is exact.
+                for j in 0..<16 {
+                    let q0 = UInt8(truncatingIfNeeded: truncatedSmall((x[j] - min) * id + 0.5))
+                    let q1 = UInt8(truncatingIfNeeded: truncatedSmall((x[j &+ 16] - min) * id + 0.5))
+                    block.storeBytes(of: (q0 & 0x0F) | ((q1 & 0x0F) &<< 4), toByteOffset: 8 &+ j, as: UInt8.self)
+                    qh |= (UInt32(q0 & 0x10) &>> 4) &<< UInt32(j)
+                    qh |= (UInt32(q1 & 0x10) &>> 4) &<< UInt32(j &+ 16)
+                }
             } else {
                 for j in 0..<16 {
                     let q0 = UInt8(bitPattern: truncatingToInt8((x[j] - min) * id + 0.5))
