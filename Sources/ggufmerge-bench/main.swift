@@ -2,17 +2,18 @@ import Foundation
 import GGUF
 import Merge
 import Quant
-import Synchronization
 
 /// ggufmerge-bench: makes synthetic llama-shaped models in a temporary folder and times, in one run,
 /// merges and quantization against baselines measured in the same run: the I/O floor (reading the
 /// inputs once and writing an output of the same size) and, when it is on PATH, llama-quantize.
 let help = """
     USAGE: swift run -c release ggufmerge-bench [--shape 1b|7b|tiny] [--threads N] [--dir DIR] [--keep]
-           swift run -c release ggufmerge-bench --codecs [--threads N]
+           swift run -c release ggufmerge-bench --codecs [--llama-src DIR]
 
-    --codecs: per-type throughput of our block codecs (MB/s of F32 data, dequantize and quantize,
-    one thread and N threads) on 16 Mi pseudo-random weights.
+    --codecs: per type, one-thread encode and decode MB/s (of F32 data) of our block codecs and of
+    ggml's own C functions, compiled in the same run by `cc` from the llama.cpp sources at DIR (else
+    $LLAMA_CPP_SRC, else ./llama_cpp_python-0.3.36/vendor/llama.cpp, else
+    ../src/llama_cpp_python-0.3.36/vendor/llama.cpp), with the ratio and a byte comparison.
 
     Builds synthetic models (F16 and, by our quantizer, Q8_0 and Q4_K_M) of a llama shape
     (1b: hidden 2048, 16 layers, ffn 5632, vocab 32000; 7b: hidden 4096, 32 layers, ffn 11008) in a
@@ -168,64 +169,6 @@ func format(_ m: Measurement) -> String {
     String(format: "%7.2f s  peak RSS %6.0f MiB", m.seconds, Double(m.peakRSS) / 1_048_576)
 }
 
-// MARK: - Codec throughput
-
-/// Per-type dequantize and quantize throughput, single- and multi-threaded.
-func runCodecs(threads: Int) throws {
-    let count = 1 << 24, rowLength = 4096
-    var floats = [Float](repeating: 0, count: count)
-    var state: UInt64 = 0x9e37_79b9_7f4a_7c15
-    for i in 0 ..< count {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        floats[i] = (Float(state & 0xffff) / 65536 - 0.5) * 0.05
-    }
-    print("type      dequantize 1T   dequantize \(threads)T   quantize 1T   quantize \(threads)T   (MB/s of F32)")
-    for type in GGMLType.allCases where Codecs.canQuantize(type) && rowLength % type.blockSize == 0 {
-        let bytes = type.byteCount(elements: count)!, rowBytes = type.byteCount(elements: rowLength)!
-        var encoded = [UInt8](repeating: 0, count: bytes)
-        var decoded = [Float](repeating: 0, count: count)
-        func rate(_ n: Int, _ body: () throws -> Void) rethrows -> Double {
-            let start = Date()
-            try body()
-            return Double(count * 4) / 1e6 / Date().timeIntervalSince(start)
-        }
-        let results: [Double] = try [1, threads].flatMap { n in
-            let quantize = try rate(n) {
-                try floats.withUnsafeBufferPointer { src in
-                    try encoded.withUnsafeMutableBytes { dst in
-                        try parallelRows(count / rowLength, threads: n) { rows in
-                            try Codecs.quantize(type, UnsafeBufferPointer(rebasing: src[rows.lowerBound * rowLength ..< rows.upperBound * rowLength]),
-                                                into: UnsafeMutableRawBufferPointer(rebasing: dst[rows.lowerBound * rowBytes ..< rows.upperBound * rowBytes]))
-                        }
-                    }
-                }
-            }
-            let dequantize = try rate(n) {
-                try encoded.withUnsafeBytes { src in
-                    try decoded.withUnsafeMutableBufferPointer { dst in
-                        try parallelRows(count / rowLength, threads: n) { rows in
-                            try Codecs.dequantize(type, UnsafeRawBufferPointer(rebasing: src[rows.lowerBound * rowBytes ..< rows.upperBound * rowBytes]),
-                                                  into: UnsafeMutableBufferPointer(rebasing: dst[rows.lowerBound * rowLength ..< rows.upperBound * rowLength]))
-                        }
-                    }
-                }
-            }
-            return [dequantize, quantize]
-        }
-        print(type.name.padding(toLength: 8, withPad: " ", startingAt: 0)
-              + String(format: "%14.0f %16.0f %13.0f %14.0f", results[0], results[2], results[1], results[3]))
-    }
-}
-
-/// Runs `body` over `rows` in fixed chunks on `threads` threads (the engine's own loop).
-func parallelRows(_ rows: Int, threads: Int, _ body: (Range<Int>) throws -> Void) throws {
-    let failure = Mutex<String?>(nil)
-    parallelChunks(count: rows, chunk: 64, threads: threads) { range in
-        do { try body(range) } catch { failure.withLock { $0 = "\(error)" } }
-    }
-    if let message = failure.withLock({ $0 }) { throw BenchError(message) }
-}
-
 // MARK: - Run
 
 func runBenchmark() throws {
@@ -240,7 +183,7 @@ func runBenchmark() throws {
     guard let shape = Shape.shapes[shapeName] else { print("unknown shape \(shapeName)"); exit(2) }
     let threads = option("--threads") ?? String(ProcessInfo.processInfo.activeProcessorCount)
     if args.contains("--codecs") {
-        try runCodecs(threads: Int(threads) ?? 2)
+        try runCodecs(llamaSource: option("--llama-src"))
         return
     }
     let dir = option("--dir") ?? NSTemporaryDirectory() + "ggufmerge-bench-\(getpid())"

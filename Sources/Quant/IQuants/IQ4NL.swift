@@ -13,15 +13,16 @@ public enum IQ4_NL: BlockQuantizer {
     /// Bit-exact with llama.cpp's `dequantize_row_iq4_nl`.
     @inlinable
     public static func dequantize(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, blocks: Int) {
-        let levels = iq4Levels
-        for i in 0..<blocks {
-            let block = src + i &* blockBytes
-            let y = dst + i &* 32
-            let d = block.loadHalf(at: 0)
-            for j in 0..<16 {
-                let q = block.load(fromByteOffset: 2 &+ j, as: UInt8.self)
-                y[j] = d * levels[Int(q & 0x0F)]
-                y[j &+ 16] = d * levels[Int(q &>> 4)]
+        withIQ4LevelTable { levels in
+            for i in 0..<blocks {
+                let block = src + i &* blockBytes
+                let y = dst + i &* 32
+                let d = block.loadHalf(at: 0)
+                for j in 0..<16 {
+                    let q = Int(block.load(fromByteOffset: 2 &+ j, as: UInt8.self))
+                    y[j] = d * levels.load(fromByteOffset: (q & 0x0F) &<< 2, as: Float.self)
+                    y[j &+ 16] = d * levels.load(fromByteOffset: (q &>> 4) &<< 2, as: Float.self)
+                }
             }
         }
     }

@@ -15,21 +15,22 @@ public enum IQ4_XS: BlockQuantizer {
     /// Bit-exact with llama.cpp's `dequantize_row_iq4_xs`.
     @inlinable
     public static func dequantize(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, blocks: Int) {
-        let levels = iq4Levels
-        for i in 0..<blocks {
-            let block = src + i &* blockBytes
-            let d = block.loadHalf(at: 0)
-            let scalesH = UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
-            for g in 0..<8 {
-                let low = block.load(fromByteOffset: 4 &+ g &>> 1, as: UInt8.self) &>> (4 &* UInt8(g & 1)) & 0x0F
-                let high = UInt8(truncatingIfNeeded: scalesH &>> (2 &* UInt16(g))) & 3
-                let dl = d * Float(Int32(low | high &<< 4) &- 32)
-                let qs = block + (8 &+ 16 &* g)
-                let y = dst + (i &* 256 &+ 32 &* g)
-                for j in 0..<16 {
-                    let q = qs.load(fromByteOffset: j, as: UInt8.self)
-                    y[j] = dl * levels[Int(q & 0x0F)]
-                    y[j &+ 16] = dl * levels[Int(q &>> 4)]
+        withIQ4LevelTable { levels in
+            for i in 0..<blocks {
+                let block = src + i &* blockBytes
+                let d = block.loadHalf(at: 0)
+                let scalesH = UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+                for g in 0..<8 {
+                    let low = block.load(fromByteOffset: 4 &+ g &>> 1, as: UInt8.self) &>> (4 &* UInt8(g & 1)) & 0x0F
+                    let high = UInt8(truncatingIfNeeded: scalesH &>> (2 &* UInt16(g))) & 3
+                    let dl = d * Float(Int32(low | high &<< 4) &- 32)
+                    let qs = block + (8 &+ 16 &* g)
+                    let y = dst + (i &* 256 &+ 32 &* g)
+                    for j in 0..<16 {
+                        let q = Int(qs.load(fromByteOffset: j, as: UInt8.self))
+                        y[j] = dl * levels.load(fromByteOffset: (q & 0x0F) &<< 2, as: Float.self)
+                        y[j &+ 16] = dl * levels.load(fromByteOffset: (q &>> 4) &<< 2, as: Float.self)
+                    }
                 }
             }
         }

@@ -3,42 +3,56 @@
 /// ggml's `if (v < min) min = v; if (v > max) max = v;` over 32 floats, starting from `FLT_MAX` and
 /// `-FLT_MAX` (NaNs are never taken).
 ///
-/// Eight independent lanes find the same extreme values as the sequential loop; the one thing order
-/// decides is which zero is kept when the extreme is ±0 (the first zero seen), so that case is resolved
-/// by a scan.
+/// Computed on order-preserving integer keys of the floats (integer reductions vectorize; float ones
+/// do not without fast-math), with NaNs given keys that never win. Extremes are values, not positions,
+/// so the order of the scan does not matter, except for which zero is kept when the extreme is ±0
+/// (ggml keeps the first zero seen): that case is resolved by a scan.
 @inlinable @inline(__always)
 func minMax32(_ x: UnsafePointer<Float>) -> (min: Float, max: Float) {
-    let raw = UnsafeRawPointer(x)
-    var lo = SIMD8<Float>(repeating: .greatestFiniteMagnitude)
-    var hi = SIMD8<Float>(repeating: -.greatestFiniteMagnitude)
-    for k in 0..<4 {
-        let v = raw.loadUnaligned(fromByteOffset: k &* 32, as: SIMD8<Float>.self)
-        lo.replace(with: v, where: v .< lo)
-        hi.replace(with: v, where: v .> hi)
+    var lo = orderKey(.greatestFiniteMagnitude), hi = orderKey(-.greatestFiniteMagnitude)
+    for j in 0..<32 {
+        let key = orderKey(x[j]), isNaN = x[j].bitPattern & 0x7FFF_FFFF > 0x7F80_0000
+        lo = Swift.min(lo, isNaN ? .max : key)
+        hi = Swift.max(hi, isNaN ? .min : key)
     }
-    var min = lo.min()
-    var max = hi.max()
+    var min = floatOfKey(lo)
+    var max = floatOfKey(hi)
     if min == 0 { min = firstZero32(x) }
     if max == 0 { max = firstZero32(x) }
     return (min, max)
 }
 
+/// A signed integer ordered as the float `v` (−0 just below +0; NaNs outside ±inf).
+@inlinable @inline(__always)
+func orderKey(_ v: Float) -> Int32 {
+    let bits = Int32(bitPattern: v.bitPattern)
+    return bits ^ ((bits &>> 31) & 0x7FFF_FFFF)
+}
+
+/// The float whose ``orderKey(_:)`` is `key`.
+@inlinable @inline(__always)
+func floatOfKey(_ key: Int32) -> Float {
+    Float(bitPattern: UInt32(bitPattern: key ^ ((key &>> 31) & 0x7FFF_FFFF)))
+}
+
 /// ggml's `if (amax < fabsf(v)) { amax = fabsf(v); max = v; }` over 32 floats from `amax = max = 0`:
 /// the largest magnitude (NaNs never taken) and the first element that has it (+0 when all are ±0).
+///
+/// On the magnitudes' bit patterns, which order as the magnitudes do (NaNs masked to 0): integer
+/// reductions, which vectorize.
 @inlinable @inline(__always)
 func absMax32(_ x: UnsafePointer<Float>) -> (amax: Float, max: Float) {
-    let raw = UnsafeRawPointer(x)
-    var acc = SIMD8<Float>(repeating: 0)
-    for k in 0..<4 {
-        let v = raw.loadUnaligned(fromByteOffset: k &* 32, as: SIMD8<Float>.self)
-        let a = v.replacing(with: -v, where: v .< 0) // |v| (−0 stays −0, never taken: acc ≥ 0)
-        acc.replace(with: a, where: acc .< a)
+    var acc: UInt32 = 0
+    for j in 0..<32 {
+        let m = x[j].bitPattern & 0x7FFF_FFFF
+        acc = Swift.max(acc, m > 0x7F80_0000 ? 0 : m)
     }
-    let amax = acc.max()
-    guard amax > 0 else { return (0, 0) }
-    var first = 32
-    for j in (0..<32).reversed() where x[j].magnitude == amax { first = j }
-    return (amax, x[first])
+    guard acc > 0 else { return (0, 0) }
+    var first: UInt32 = 32
+    for j in 0..<32 {
+        first = Swift.min(first, x[j].bitPattern & 0x7FFF_FFFF == acc ? UInt32(j) : 32)
+    }
+    return (Float(bitPattern: acc), x[Int(first)])
 }
 
 /// The first ±0 among 32 floats (called when a scan's extreme is zero, so one exists).

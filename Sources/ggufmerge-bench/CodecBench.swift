@@ -1,0 +1,294 @@
+import Foundation
+import GGUF
+import Quant
+
+// `ggufmerge-bench --codecs`: per type, single-thread encode and decode throughput of our block codecs
+// and of ggml's own C functions on the same floats, with the ratio ours/ggml and whether both wrote the
+// same bytes.
+
+/// Where the llama.cpp source tree is looked for when neither `--llama-src` nor `LLAMA_CPP_SRC` names
+/// it: where `--help`'s recipe unpacks it, then this project's development layout.
+let defaultLlamaSources = ["llama_cpp_python-0.3.36/vendor/llama.cpp", "../src/llama_cpp_python-0.3.36/vendor/llama.cpp"]
+
+/// Runs the codec benchmark: `count` pseudo-random floats in rows of `rowLength`, each codec timed in
+/// thread CPU time (robust on a shared machine), the best of at least two runs.
+func runCodecs(llamaSource: String?) throws {
+    let count = 1 << 21, rowLength = 4096, minimumSeconds = 0.2
+    var floats = [Float](repeating: 0, count: count)
+    var state: UInt64 = 0x9e37_79b9_7f4a_7c15
+    for i in 0 ..< count {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        floats[i] = (Float(state & 0xffff) / 65536 - 0.5) * 0.05
+    }
+    let dir = NSTemporaryDirectory() + "ggufmerge-codecs-\(getpid())"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+
+    let ggml = GGMLHarness.results(llamaSource: llamaSource, floats: floats, rowLength: rowLength,
+                                   dir: dir, minimumSeconds: minimumSeconds)
+    print("codecs, one thread, MB/s of F32 data (\((count * 4) >> 20) MiB, thread CPU time, best of ≥ 2 runs)")
+    switch ggml {
+    case let .success(harness): print("ggml: \(harness.description)")
+    case let .failure(reason): print("ggml: not available (\(reason.description)); ours only")
+    }
+    print("type       encode: ours     ggml  ours/ggml   decode: ours     ggml  ours/ggml   bytes")
+    let measured = (try? ggml.get())?.seconds ?? [:]
+    for type in GGMLType.allCases where Codecs.canQuantize(type) && type != .f32 && rowLength % type.blockSize == 0 {
+        var encoded = [UInt8](repeating: 0, count: type.byteCount(elements: count)!)
+        var decoded = [Float](repeating: 0, count: count)
+        let encode = try floats.withUnsafeBufferPointer { src in
+            try encoded.withUnsafeMutableBytes { dst in
+                try bestSeconds(minimumSeconds) { try Codecs.quantize(type, src, into: dst) }
+            }
+        }
+        let decode = try encoded.withUnsafeBytes { src in
+            try decoded.withUnsafeMutableBufferPointer { dst in
+                try bestSeconds(minimumSeconds) { try Codecs.dequantize(type, src, into: dst) }
+            }
+        }
+        let theirs = measured[type.name]
+        let same = theirs.map { _ in
+            FileManager.default.contents(atPath: "\(dir)/\(type.name).bin").map { Array($0) == encoded } ?? false
+        }
+        print(type.name.padding(toLength: 10, withPad: " ", startingAt: 0)
+              + rateColumns(bytes: count * 4, ours: encode, theirs: theirs?.encode)
+              + rateColumns(bytes: count * 4, ours: decode, theirs: theirs?.decode)
+              + "   " + (same.map { $0 ? "identical" : "DIFFER" } ?? "—"))
+    }
+    if let simd = measured["Q8_0-cpu"] {
+        let ours = try floats.withUnsafeBufferPointer { src in
+            var encoded = [UInt8](repeating: 0, count: GGMLType.q8_0.byteCount(elements: count)!)
+            return try encoded.withUnsafeMutableBytes { dst in
+                try bestSeconds(minimumSeconds) { try Codecs.quantize(.q8_0, src, into: dst) }
+            }
+        }
+        print("Q8_0 vs ggml-cpu's SIMD quantize_row_q8_0 (rounds ties to even, not as the reference):"
+              + rateColumns(bytes: count * 4, ours: ours, theirs: simd.encode))
+    }
+}
+
+/// Columns "ours ggml ours/ggml" for one direction, in MB/s of F32 data.
+func rateColumns(bytes: Int, ours: Double, theirs: Double?) -> String {
+    let rate = Double(bytes) / 1e6 / ours
+    guard let theirs else { return String(format: "%13.0f", rate) + "        —          —" }
+    return String(format: "%13.0f %8.0f %9.2f×", rate, Double(bytes) / 1e6 / theirs, theirs / ours)
+}
+
+/// The least thread CPU time of `body` over at least two runs and `minimumTotal` seconds.
+func bestSeconds(_ minimumTotal: Double, _ body: () throws -> Void) rethrows -> Double {
+    var best = Double.infinity, total = 0.0, runs = 0
+    while runs < 2 || total < minimumTotal {
+        let start = threadCPUSeconds()
+        try body()
+        let seconds = threadCPUSeconds() - start
+        best = min(best, seconds)
+        total += seconds
+        runs += 1
+    }
+    return best
+}
+
+func threadCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
+
+/// ggml's codecs timed by a small C program compiled in this run from a llama.cpp source tree: the
+/// functions llama-quantize calls (`quantize_<type>` without an importance matrix, which runs
+/// `quantize_row_<type>_ref` or the IQ4 search with `ntry = 7`; `dequantize_row_<type>`; F16/BF16 as
+/// `ggml.c`'s row loops), built as ggml-base is (`cc -O3`, no `-march`), and ggml-cpu's SIMD
+/// `quantize_row_q8_0` built as ggml-cpu is (`-march=native`) when its source compiles here.
+struct GGMLHarness: CustomStringConvertible {
+    /// Best encode and decode seconds by type name ("Q8_0-cpu": the SIMD encoder, no decoder).
+    var seconds: [String: (encode: Double, decode: Double?)]
+    var source: String
+    var simd: Bool
+
+    var description: String {
+        "\(source) (quantize_<type> as llama-quantize calls it, dequantize_row_<type>; cc -O3"
+            + (simd ? "; ggml-cpu quantize_row_q8_0 with -march=native)" : "; ggml-cpu's SIMD quantize_row_q8_0 did not compile)")
+    }
+
+    struct Unavailable: Error, CustomStringConvertible { var description: String }
+
+    /// Compiles the harness and runs it on `floats` (written to `dir`, where it leaves one
+    /// `<type>.bin` encoding per codec).
+    static func results(llamaSource: String?, floats: [Float], rowLength: Int, dir: String,
+                        minimumSeconds: Double) -> Result<GGMLHarness, Unavailable> {
+        let candidates = llamaSource.map { [$0] } ?? ProcessInfo.processInfo.environment["LLAMA_CPP_SRC"].map { [$0] }
+            ?? defaultLlamaSources
+        guard let root = candidates.first(where: { FileManager.default.fileExists(atPath: "\($0)/ggml/src/ggml-quants.c") }) else {
+            return .failure(Unavailable(description: "no llama.cpp sources at \(candidates.joined(separator: " or ")): pass --llama-src DIR or set LLAMA_CPP_SRC"))
+        }
+        let ggml = "\(root)/ggml", cc = ProcessInfo.processInfo.environment["CC"] ?? "cc"
+        let harness = "\(dir)/ggml-codecs.c", binary = "\(dir)/ggml-codecs", simdObject = "\(dir)/ggml-cpu-quants.o"
+        let includes = ["-I", "\(ggml)/include", "-I", "\(ggml)/src", "-I", "\(ggml)/src/ggml-cpu"]
+        do {
+            try harnessSource.write(toFile: harness, atomically: true, encoding: .utf8)
+        } catch {
+            return .failure(Unavailable(description: "cannot write \(harness)"))
+        }
+        print("compiling ggml's codecs from \(root) with \(cc)…")
+        #if arch(x86_64)
+        let arch: String? = "x86"
+        #elseif arch(arm64)
+        let arch: String? = "arm"
+        #else
+        let arch: String? = nil
+        #endif
+        let simd = arch.map { run(cc, ["-O3", "-march=native", "-DNDEBUG", "-std=gnu11", "-c"] + includes
+                                      + ["\(ggml)/src/ggml-cpu/arch/\($0)/quants.c", "-o", simdObject]) != nil } ?? false
+        guard run(cc, ["-O3", "-DNDEBUG", "-std=gnu11"] + (simd ? ["-DGGML_CPU_Q8_0", simdObject] : []) + includes
+                  + [harness, "\(ggml)/src/ggml-quants.c", "-lm", "-o", binary]) != nil else {
+            return .failure(Unavailable(description: "\(cc) could not compile ggml-quants.c from \(root)"))
+        }
+        let input = "\(dir)/floats.f32"
+        guard FileManager.default.createFile(atPath: input, contents: floats.withUnsafeBytes { Data($0) }),
+              let output = run(binary, [input, "\(floats.count)", "\(rowLength)", dir, "\(minimumSeconds)"]) else {
+            return .failure(Unavailable(description: "the compiled harness failed"))
+        }
+        var seconds: [String: (encode: Double, decode: Double?)] = [:]
+        for line in output.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, let encode = Double(fields[1]), let decode = Double(fields[2]) else { continue }
+            seconds[String(fields[0])] = (encode, decode < 0 ? nil : decode)
+        }
+        return .success(GGMLHarness(seconds: seconds, source: root, simd: simd))
+    }
+
+    /// Runs a program to completion; its standard output, or nil when it cannot start or fails.
+    static func run(_ program: String, _ arguments: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let data = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// The C harness: ggml's codecs, timed the same way as ours.
+let harnessSource = #"""
+// Times ggml's own codecs (the functions llama-quantize calls) single-threaded on the floats in a file.
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "ggml-impl.h"
+
+void ggml_abort(const char *file, int line, const char *fmt, ...) { abort(); }
+size_t ggml_row_size(enum ggml_type type, int64_t ne) { return 0; } // the quantize_* return values are unused
+const char *ggml_type_name(enum ggml_type type) { return ""; }
+size_t ggml_type_size(enum ggml_type type) { abort(); }
+
+typedef size_t (*quantize_fn)(const float *, void *, int64_t, int64_t, const float *);
+typedef void (*dequantize_fn)(const void *, float *, int64_t);
+
+#define CODEC(t) size_t quantize_##t(const float *, void *, int64_t, int64_t, const float *); \
+                 void dequantize_row_##t(const void *, float *, int64_t);
+CODEC(q4_0) CODEC(q4_1) CODEC(q5_0) CODEC(q5_1) CODEC(q8_0)
+CODEC(q2_K) CODEC(q3_K) CODEC(q4_K) CODEC(q5_K) CODEC(q6_K)
+CODEC(iq4_nl) CODEC(iq4_xs) CODEC(tq1_0) CODEC(tq2_0)
+
+// ggml.c's ggml_fp32_to_fp16_row / ggml_fp16_to_fp32_row / ggml_fp32_to_bf16_row_ref /
+// ggml_bf16_to_fp32_row (ggml.c is not compiled here: same loops, same ggml-impl.h conversions).
+static size_t quantize_f16(const float *x, void *y, int64_t nrow, int64_t n, const float *w) {
+    ggml_fp16_t *h = y;
+    for (int64_t i = 0; i < nrow * n; i++) h[i] = GGML_FP32_TO_FP16(x[i]);
+    return 0;
+}
+static void dequantize_row_f16(const void *x, float *y, int64_t n) {
+    const ggml_fp16_t *h = x;
+    for (int64_t i = 0; i < n; i++) y[i] = GGML_FP16_TO_FP32(h[i]);
+}
+static size_t quantize_bf16(const float *x, void *y, int64_t nrow, int64_t n, const float *w) {
+    ggml_bf16_t *h = y;
+    for (int64_t i = 0; i < nrow * n; i++) h[i] = GGML_FP32_TO_BF16(x[i]);
+    return 0;
+}
+static void dequantize_row_bf16(const void *x, float *y, int64_t n) {
+    const ggml_bf16_t *h = x;
+    for (int64_t i = 0; i < n; i++) y[i] = GGML_BF16_TO_FP32(h[i]);
+}
+
+#ifdef GGML_CPU_Q8_0
+// ggml-cpu's SIMD quantizer (arch/<arch>/quants.c), what ggml uses for activations.
+void quantize_row_q8_0(const float *, void *, int64_t);
+float ggml_table_f32_f16[1 << 16];
+float ggml_table_f32_e8m0_half[1 << 8];
+float ggml_table_f32_ue4m3[1 << 8];
+static size_t quantize_q8_0_cpu(const float *x, void *y, int64_t nrow, int64_t n, const float *w) {
+    quantize_row_q8_0(x, y, nrow * n);
+    return 0;
+}
+#endif
+
+static const struct { const char *name; int block, bytes; quantize_fn quantize; dequantize_fn dequantize; } codecs[] = {
+    {"F16", 1, 2, quantize_f16, dequantize_row_f16}, {"BF16", 1, 2, quantize_bf16, dequantize_row_bf16},
+    {"Q4_0", 32, 18, quantize_q4_0, dequantize_row_q4_0}, {"Q4_1", 32, 20, quantize_q4_1, dequantize_row_q4_1},
+    {"Q5_0", 32, 22, quantize_q5_0, dequantize_row_q5_0}, {"Q5_1", 32, 24, quantize_q5_1, dequantize_row_q5_1},
+    {"Q8_0", 32, 34, quantize_q8_0, dequantize_row_q8_0},
+    {"Q2_K", 256, 84, quantize_q2_K, dequantize_row_q2_K}, {"Q3_K", 256, 110, quantize_q3_K, dequantize_row_q3_K},
+    {"Q4_K", 256, 144, quantize_q4_K, dequantize_row_q4_K}, {"Q5_K", 256, 176, quantize_q5_K, dequantize_row_q5_K},
+    {"Q6_K", 256, 210, quantize_q6_K, dequantize_row_q6_K},
+    {"IQ4_NL", 32, 18, quantize_iq4_nl, dequantize_row_iq4_nl}, {"IQ4_XS", 256, 136, quantize_iq4_xs, dequantize_row_iq4_xs},
+    {"TQ1_0", 256, 54, quantize_tq1_0, dequantize_row_tq1_0}, {"TQ2_0", 256, 66, quantize_tq2_0, dequantize_row_tq2_0},
+#ifdef GGML_CPU_Q8_0
+    {"Q8_0-cpu", 32, 34, quantize_q8_0_cpu, NULL},
+#endif
+};
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+// Usage: harness FLOATS COUNT ROW OUTDIR MIN_SECONDS. Prints "NAME ENCODE_S DECODE_S" per codec (the
+// best of repeated runs) and writes each encoding to OUTDIR/NAME.bin for a byte comparison.
+int main(int argc, char **argv) {
+    if (argc != 6) { fprintf(stderr, "usage: %s FLOATS COUNT ROW OUTDIR MIN_SECONDS\n", argv[0]); return 2; }
+    int64_t count = atoll(argv[2]), row = atoll(argv[3]);
+    double minSeconds = atof(argv[5]);
+    float *x = malloc(count * 4), *y = malloc(count * 4);
+    void *q = malloc(count * 4);
+    FILE *f = fopen(argv[1], "rb");
+    if (!f || fread(x, 4, count, f) != (size_t)count) { fprintf(stderr, "cannot read %s\n", argv[1]); return 1; }
+    fclose(f);
+    memset(y, 0, count * 4);
+    memset(q, 0, count * 4);
+    for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++) {
+        double times[2] = {0, 0};
+        for (int pass = 0; pass < 2; pass++) {
+            if (pass == 1 && !codecs[c].dequantize) { times[1] = -1; break; }
+            double best = 1e30, total = 0;
+            for (int rep = 0; rep < 2 || total < minSeconds; rep++) {
+                double start = now();
+                if (pass == 0) codecs[c].quantize(x, q, count / row, row, NULL);
+                else codecs[c].dequantize(q, y, count);
+                double t = now() - start;
+                total += t;
+                if (t < best) best = t;
+            }
+            times[pass] = best;
+        }
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.bin", argv[4], codecs[c].name);
+        FILE *out = fopen(path, "wb");
+        if (!out || fwrite(q, 1, count / codecs[c].block * codecs[c].bytes, out) != (size_t)(count / codecs[c].block * codecs[c].bytes)) {
+            fprintf(stderr, "cannot write %s\n", path); return 1;
+        }
+        fclose(out);
+        printf("%s %.9f %.9f\n", codecs[c].name, times[0], times[1]);
+        fflush(stdout);
+    }
+    return 0;
+}
+"""#
