@@ -239,10 +239,10 @@ extension MergePlan {
         case .matchBase: nil  // the base's own general.file_type still holds
         }
         if let fileType {
-            metadata.set("general.file_type", .uint32(fileType.rawValue))
+            metadata.set(QuantizedMetadata.fileTypeKey, .uint32(fileType.rawValue))
         }
         if types.contains(where: { ![.f32, .f16, .bf16].contains($0) }) {
-            metadata.set("general.quantization_version", .uint32(2))
+            metadata.set(QuantizedMetadata.quantizationVersionKey, .uint32(QuantizedMetadata.quantizationVersion))
         }
         return metadata
     }
