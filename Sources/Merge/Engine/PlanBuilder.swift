@@ -44,8 +44,13 @@ public struct MergeOptions: Sendable {
     public var outputName: String?
     /// The config text, stored under `ggufmerge.config` in the output.
     public var configText: String?
+    /// `--imatrix`: the importance matrix a quantized `outputType` is encoded with; nil: the config's
+    /// `imatrix:`, else none.
+    public var importance: ImportanceMatrix?
 
-    public init(outputType: OutputType? = nil, outputName: String? = nil, configText: String? = nil) {
+    public init(outputType: OutputType? = nil, outputName: String? = nil, configText: String? = nil,
+                importance: ImportanceMatrix? = nil) {
+        self.importance = importance
         self.outputType = outputType
         self.outputName = outputName
         self.configText = configText
@@ -105,14 +110,19 @@ extension MergePlan {
         }
 
         let outputType = try options.outputType ?? outputType(config)
+        var importance: ImportanceMatrix? = nil
         if case let .fileType(fileType) = outputType {
-            try applyRecipe(fileType, to: &jobs, metadata: reference.model.metadata, label: config.file)
+            importance = try options.importance ?? config.imatrix.map { (path) throws(MergeError) in
+                do throws(ImportanceMatrixError) { return try ImportanceMatrix(path: path) } catch { throw .importanceMatrix(error) }
+            }
+            try applyRecipe(fileType, to: &jobs, metadata: reference.model.metadata, importance: importance)
         } else {
             try fallBackToEncodableTypes(&jobs)
         }
-        let metadata = try outputMetadata(config: config, options: options, reference: reference, inputs: inputs,
+        var metadata = try outputMetadata(config: config, options: options, reference: reference, inputs: inputs,
                                           inputIndex: inputIndex, layers: layout.layers.count, jobs: jobs,
                                           outputType: outputType)
+        for (key, value) in importance?.quantizeMetadata ?? [] { metadata.set(key, value) }
         return MergePlan(method: method, inputs: inputs, jobs: jobs, metadata: metadata)
     }
 
@@ -188,11 +198,17 @@ extension MergePlan {
     }
 
     /// Applies llama-quantize's per-tensor rules for `fileType` to the output tensors (as if every
-    /// input were float).
-    static func applyRecipe(_ fileType: FileType, to jobs: inout [TensorJob], metadata: Metadata, label: String) throws {
+    /// input were float), with each tensor's importance matrix entry when `importance` is given.
+    static func applyRecipe(_ fileType: FileType, to jobs: inout [TensorJob], metadata: Metadata,
+                            importance: ImportanceMatrix?) throws {
+        let importance = importance.flatMap { $0.entries.isEmpty ? nil : $0 }
         let tensors = jobs.map { QuantizationRecipe.Tensor(name: $0.name, shape: $0.shape, type: .f32) }
-        let recipe = try QuantizationRecipe(fileType: fileType, model: try ModelHyperparameters(metadata: metadata), tensors: tensors)
-        for index in jobs.indices { jobs[index].outputType = recipe.type(forTensorAt: index) }
+        let recipe = try QuantizationRecipe(fileType: fileType, options: .init(hasImportanceMatrix: importance != nil),
+                                            model: try ModelHyperparameters(metadata: metadata), tensors: tensors)
+        for index in jobs.indices {
+            jobs[index].outputType = recipe.type(forTensorAt: index)
+            jobs[index].importance = try MergePlan.importanceWeights(importance, recipe: recipe, index: index)
+        }
     }
 
     /// Types this version cannot encode (IQ and ternary types, …) become the closest it can: Q8_0 when

@@ -47,7 +47,7 @@ enum QuantizeCommand: Command {
         var options = QuantizationOptions(pure: arguments.flag("--pure"), leaveOutputTensor: arguments.flag("--leave-output-tensor"))
         options.outputTensorType = try typeOption("--output-tensor-type", arguments)
         options.tokenEmbeddingType = try typeOption("--token-embedding-type", arguments)
-        let importance = try importanceMatrix(arguments)
+        let importance = try importanceMatrix(arguments, spec: spec)
         try refuseExisting(outputPath, force: arguments.flag("--force"))
         let input = InputModel(label: inputPath, model: try GGUFModel(path: inputPath))
         let plan = try MergePlan.quantize(input, fileType: fileType, options: options,
@@ -59,7 +59,7 @@ enum QuantizeCommand: Command {
 
     /// `--imatrix`, filtered by `--include-weights` / `--exclude-weights` (which llama-quantize does not
     /// allow together).
-    static func importanceMatrix(_ arguments: ParsedArguments) throws -> ImportanceMatrix? {
+    static func importanceMatrix(_ arguments: ParsedArguments, spec: CommandSpec = spec) throws -> ImportanceMatrix? {
         let including = arguments.all("--include-weights"), excluding = arguments.all("--exclude-weights")
         guard let path = arguments.value("--imatrix") else {
             if !including.isEmpty || !excluding.isEmpty {
