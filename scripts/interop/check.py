@@ -159,7 +159,10 @@ def check_imatrix_files():
             print(f"skipped (gguf-py cannot read it: {error}): dequantization of {path.name}")
             continue
         if path.name != "tiny-imatrix.gguf":
-            check_dequantize(path)
+            try:
+                check_dequantize(path)
+            except RuntimeError as error:
+                check(f"{path.name}: dequantize", False, str(error))
 
 
 def check_merge_output(path, base):
