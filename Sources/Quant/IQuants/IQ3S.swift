@@ -56,6 +56,9 @@ public enum IQ3_S: WeightedBlockQuantizer {
         block.initializeMemory(as: UInt8.self, repeating: 0, count: blockBytes)
         var maxScale: Float = 0
         let sigma2 = 2 * superBlockMeanSquare(xbl)  // 2*sumx2/QK_K: scaling by 2 is exact
+        // ggml advances its `qs` and `signs` pointers only after a group it does not skip (an all-zero
+        // group `continue`s before the increments), so later groups' indices and signs move down.
+        var qs = 2, signsAt = 74
         for ib in 0..<8 {
             let xb = xbl + 32 * ib
             if let quantWeights {
@@ -88,12 +91,14 @@ public enum IQ3_S: WeightedBlockQuantizer {
             for k in 0..<8 {
                 // On the grid by construction (ggml aborts otherwise).
                 let index = Int(Swift.max(0, search.map[levelKey(L + 4 * k, 4, 3)]))
-                block.storeBytes(of: UInt8(index & 255), toByteOffset: 2 + 8 * ib + k, as: UInt8.self)
+                block.storeBytes(of: UInt8(index & 255), toByteOffset: qs + k, as: UInt8.self)
                 let qh = block.load(fromByteOffset: 66 + ib, as: UInt8.self)
                 block.storeBytes(of: qh | UInt8(index >> 8) << UInt8(k), toByteOffset: 66 + ib, as: UInt8.self)
             }
-            block.storeBytes(of: UInt16(signs.0).littleEndian, toByteOffset: 74 + 4 * ib, as: UInt16.self)
-            block.storeBytes(of: UInt16(signs.1).littleEndian, toByteOffset: 76 + 4 * ib, as: UInt16.self)
+            block.storeBytes(of: UInt16(signs.0).littleEndian, toByteOffset: signsAt, as: UInt16.self)
+            block.storeBytes(of: UInt16(signs.1).littleEndian, toByteOffset: signsAt + 2, as: UInt16.self)
+            qs += 8
+            signsAt += 4
             scales[ib] = scale
             maxScale = maxScale > scale ? maxScale : scale
         }

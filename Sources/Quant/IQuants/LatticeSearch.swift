@@ -31,37 +31,57 @@ struct LatticeSearch: Sendable {
             }
             map[Int(point)] = Int32(k)
         }
-        var neighbours: [UInt16] = []
-        var distances = [Int](repeating: 0, count: kgrid.count)
-        // Squared distances are at most dimensions · (2·mask)².
-        let maxDistance = dimensions * 4 * mask * mask
-        var histogram = [Int](repeating: 0, count: maxDistance + 1)
-        var position = [Int](repeating: 0, count: dimensions)
-        for i in 0..<mapSize where map[i] < 0 {
-            for k in 0..<dimensions {
-                position[k] = (i >> (bits * k)) & mask
-            }
-            for b in histogram.indices { histogram[b] = 0 }
-            for j in 0..<kgrid.count {
+        // Squared distances between level vectors, by halves: `halfDistance[a << halfBits | b]` is the
+        // distance between the half-vectors `a` and `b`, so a point's distance is two lookups.
+        let halfBits = dimensions * bits / 2
+        let halfMask = (1 << halfBits) - 1
+        var halfDistance = [Int32](repeating: 0, count: 1 << (2 * halfBits))
+        for a in 0...halfMask {
+            for b in 0...halfMask {
                 var d2 = 0
-                for k in 0..<dimensions {
-                    let diff = 2 * (Int(levels[j * dimensions + k]) - position[k])
+                for k in 0..<dimensions / 2 {
+                    let diff = 2 * (((a >> (bits * k)) & mask) - ((b >> (bits * k)) & mask))
                     d2 += diff * diff
                 }
-                distances[j] = d2
-                histogram[d2] += 1
+                halfDistance[a << halfBits | b] = Int32(d2)
             }
-            map[i] = -Int32(neighbours.count + 1)
-            let start = neighbours.count
-            neighbours.append(0)
-            var have = 0
-            for distance in 0...maxDistance where histogram[distance] > 0 && have < nwant {
-                have += 1
-                for j in 0..<kgrid.count where distances[j] == distance {
-                    neighbours.append(UInt16(j))
+        }
+        let low = kgrid.map { Int($0) & halfMask }, high = kgrid.map { Int($0) >> halfBits }
+        var neighbours: [UInt16] = []
+        var distances = [Int32](repeating: 0, count: kgrid.count)
+        halfDistance.withUnsafeBufferPointer { table in
+            low.withUnsafeBufferPointer { low in
+                high.withUnsafeBufferPointer { high in
+                    distances.withUnsafeMutableBufferPointer { distances in
+                        for i in 0..<mapSize where map[i] < 0 {
+                            let lowRow = table.baseAddress! + ((i & halfMask) << halfBits)
+                            let highRow = table.baseAddress! + ((i >> halfBits) << halfBits)
+                            // The `nwant` smallest distinct distances, ascending.
+                            var smallest: [Int32] = []
+                            for j in 0..<kgrid.count {
+                                let d2 = lowRow[low[j]] &+ highRow[high[j]]
+                                distances[j] = d2
+                                if smallest.count < nwant || d2 < smallest[smallest.count - 1] {
+                                    if !smallest.contains(d2) {
+                                        smallest.append(d2)
+                                        smallest.sort()
+                                        if smallest.count > nwant { smallest.removeLast() }
+                                    }
+                                }
+                            }
+                            map[i] = -Int32(neighbours.count + 1)
+                            neighbours.append(UInt16(0))
+                            let start = neighbours.count
+                            for distance in smallest {
+                                for j in 0..<kgrid.count where distances[j] == distance {
+                                    neighbours.append(UInt16(j))
+                                }
+                            }
+                            neighbours[start - 1] = UInt16(neighbours.count - start)
+                        }
+                    }
                 }
             }
-            neighbours[start] = UInt16(neighbours.count - start - 1)
         }
         self.levels = levels
         self.points = levels.map { Float(2 * Int($0) + 1) }
