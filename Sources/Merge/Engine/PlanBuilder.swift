@@ -110,14 +110,14 @@ extension MergePlan {
         }
 
         let outputType = try options.outputType ?? outputType(config)
-        var importance: ImportanceMatrix? = nil
+        let importance = try options.importance ?? config.imatrix.map { (path) throws(MergeError) in
+            do throws(ImportanceMatrixError) { return try ImportanceMatrix(path: path) } catch { throw .importanceMatrix(error) }
+        }
         if case let .fileType(fileType) = outputType {
-            importance = try options.importance ?? config.imatrix.map { (path) throws(MergeError) in
-                do throws(ImportanceMatrixError) { return try ImportanceMatrix(path: path) } catch { throw .importanceMatrix(error) }
-            }
             try applyRecipe(fileType, to: &jobs, metadata: reference.model.metadata, importance: importance)
         } else {
             try fallBackToEncodableTypes(&jobs)
+            try attachImportance(importance, to: &jobs)
         }
         var metadata = try outputMetadata(config: config, options: options, reference: reference, inputs: inputs,
                                           inputIndex: inputIndex, layers: layout.layers.count, jobs: jobs,
@@ -208,6 +208,29 @@ extension MergePlan {
         for index in jobs.indices {
             jobs[index].outputType = recipe.type(forTensorAt: index)
             jobs[index].importance = try MergePlan.importanceWeights(importance, recipe: recipe, index: index)
+        }
+    }
+
+    /// For outputs in the base's types: each quantized tensor's importance matrix entry, if any. A tensor
+    /// whose type cannot be written without one (IQ1_S, IQ2_XXS, IQ2_XS in ggml) and has none is an error
+    /// here, before anything is written.
+    static func attachImportance(_ importance: ImportanceMatrix?, to jobs: inout [TensorJob]) throws(MergeError) {
+        let importance = importance.flatMap { $0.entries.isEmpty ? nil : $0 }
+        for index in jobs.indices where jobs[index].outputType.blockSize > 1 {
+            let job = jobs[index]
+            if let importance {
+                do throws(ImportanceMatrixError) {
+                    jobs[index].importance = try importance.weights(for: job.name, shape: job.shape)
+                } catch {
+                    throw .importanceMatrix(error)
+                }
+            }
+            if jobs[index].importance == nil && Codecs.requiresImportance(job.outputType) {
+                guard let importance else {
+                    throw .incompatible("tensor \(job.name) is \(job.outputType.name), which cannot be written without an importance matrix: pass --imatrix (usually the base's)")
+                }
+                throw .importanceMatrix(.missingEntry(path: importance.path, tensor: job.name, type: job.outputType))
+            }
         }
     }
 
