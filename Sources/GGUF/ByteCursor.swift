@@ -1,26 +1,27 @@
 /// A bounds-checked little-endian reader over a byte buffer, throwing `GGUFError` instead of
-/// trapping. Every read checks the remaining length once, then loads unaligned.
-struct ByteCursor {
-    let bytes: UnsafeRawBufferPointer
-    let path: String
-    private(set) var offset: Int = 0
+/// trapping. Every read checks the remaining length once, then loads unaligned. Public so that the
+/// readers of other llama.cpp formats (importance matrices) parse the same way.
+public struct ByteCursor {
+    public let bytes: UnsafeRawBufferPointer
+    public let path: String
+    public private(set) var offset: Int = 0
 
-    init(bytes: UnsafeRawBufferPointer, path: String) {
+    public init(bytes: UnsafeRawBufferPointer, path: String) {
         self.bytes = bytes
         self.path = path
     }
 
     /// Bytes left after the current offset.
-    var remaining: Int { bytes.count - offset }
+    public var remaining: Int { bytes.count - offset }
 
     /// Checks that `count` bytes remain, else throws `.truncated` for the field `what`.
     @inline(__always)
-    func require(_ count: Int, _ what: @autoclosure () -> String) throws(GGUFError) {
+    public func require(_ count: Int, _ what: @autoclosure () -> String) throws(GGUFError) {
         if count > remaining { throw .truncated(path: path, offset: offset, what: what()) }
     }
 
     @inline(__always)
-    mutating func read<T: FixedWidthInteger>(_: T.Type, _ what: @autoclosure () -> String) throws(GGUFError) -> T {
+    public mutating func read<T: FixedWidthInteger>(_: T.Type, _ what: @autoclosure () -> String) throws(GGUFError) -> T {
         let size = MemoryLayout<T>.size
         if size > remaining { throw .truncated(path: path, offset: offset, what: what()) }
         let v = T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
@@ -61,7 +62,7 @@ struct ByteCursor {
     }
 
     /// Moves the cursor to `newOffset` (≤ the buffer's size).
-    mutating func seek(to newOffset: Int) {
+    public mutating func seek(to newOffset: Int) {
         precondition(newOffset >= 0 && newOffset <= bytes.count)
         offset = newOffset
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Quant
 
 /// A resolved parameter value, as mergekit's parameters are: a number or a flag.
 public enum ParameterValue: Sendable, Equatable, CustomStringConvertible {
@@ -171,6 +172,8 @@ public enum MergeError: Error, Equatable, CustomStringConvertible {
     case input(String)
     /// Inputs that cannot be merged together (architecture, names, shapes, vocabulary).
     case incompatible(String)
+    /// An importance matrix that cannot be read or does not fit the model.
+    case importanceMatrix(ImportanceMatrixError)
     case other(String)
 
     public var description: String {
@@ -179,6 +182,7 @@ public enum MergeError: Error, Equatable, CustomStringConvertible {
         case let .file(message), let .input(message), let .incompatible(message), let .other(message): message
         case let .unsupportedType(file, tensor, type): "\(file): tensor \(tensor): type \(type) is not supported"
         case let .adapter(path, reason): "\(path): \(reason)"
+        case let .importanceMatrix(error): error.description
         }
     }
 }

@@ -15,6 +15,8 @@ public enum Codecs {
         case .q5_0: Q5_0.self
         case .q5_1: Q5_1.self
         case .q8_0: Q8_0.self
+        case .q1_0: Q1_0.self
+        case .q2_0: Q2_0.self
         // K-quants (Sources/Quant/KQuants).
         case .q2_K: Q2_K.self
         case .q3_K: Q3_K.self
@@ -24,6 +26,14 @@ public enum Codecs {
         // Non-linear and ternary codecs (Sources/Quant/IQuants, Sources/Quant/Ternary).
         case .iq4_NL: IQ4_NL.self
         case .iq4_XS: IQ4_XS.self
+        case .iq1_S: IQ1_S.self
+        case .iq1_M: IQ1_M.self
+        case .iq2_XXS: IQ2_XXS.self
+        case .iq2_XS: IQ2_XS.self
+        case .iq2_S: IQ2_S.self
+        case .iq3_XXS: IQ3_XXS.self
+        case .iq3_S: IQ3_S.self
+        case .mxfp4: MXFP4.self
         case .tq1_0: TQ1_0.self
         case .tq2_0: TQ2_0.self
         default: nil

@@ -75,9 +75,14 @@ public struct QuantizationOptions: Sendable, Hashable {
     /// sets its type. Ignored, as in llama-quantize, when the file type's base type is not a block type
     /// (F32, F16, BF16).
     public var tensorTypeOverrides: [TensorTypeOverride]
+    /// `--imatrix`: an importance matrix will be given (`qs.has_imatrix`). Some mixture rules differ
+    /// with one, and types that need one are allowed.
+    public var hasImportanceMatrix: Bool
 
     public init(pure: Bool = false, leaveOutputTensor: Bool = false, outputTensorType: GGMLType? = nil,
-                tokenEmbeddingType: GGMLType? = nil, tensorTypeOverrides: [TensorTypeOverride] = []) {
+                tokenEmbeddingType: GGMLType? = nil, tensorTypeOverrides: [TensorTypeOverride] = [],
+                hasImportanceMatrix: Bool = false) {
+        self.hasImportanceMatrix = hasImportanceMatrix
         self.pure = pure
         self.leaveOutputTensor = leaveOutputTensor
         self.outputTensorType = outputTensorType
@@ -115,9 +120,9 @@ public struct TensorTypeOverride: Sendable, Hashable {
 ///   length is not a multiple of the block size (`tensor_type_fallback`: Q4_K → Q5_0, Q6_K → Q8_0, …,
 ///   F16 as a last resort).
 ///
-/// No importance matrix is assumed (this project has none): the rules that depend on one take the
-/// "no imatrix" branch, and a tensor whose chosen type needs one (IQ1/IQ2/IQ3_XXS, Q2_K in a Q2_K_S
-/// file) is an error, as it is for llama-quantize.
+/// The rules that depend on an importance matrix follow `options.hasImportanceMatrix`; without one, a
+/// tensor whose chosen type needs one (IQ1/IQ2/IQ3_XXS, Q2_K in a Q2_K_S file) is an error, as it is
+/// for llama-quantize (``requiresImportanceMatrix(_:)`` tells which tensors need an entry).
 public struct QuantizationRecipe: Sendable {
     /// An input tensor: its name, its shape in ggml order (`ne[0]` = row length first) and its type.
     public struct Tensor: Sendable, Hashable {
@@ -146,6 +151,12 @@ public struct QuantizationRecipe: Sendable {
 
     /// The output type of `tensors[index]`.
     public func type(forTensorAt index: Int) -> GGMLType { types[index] }
+
+    /// Whether `tensors[index]`'s output type needs an importance matrix entry (`tensor_requires_imatrix`):
+    /// llama-quantize refuses to write it without one.
+    public func requiresImportanceMatrix(_ index: Int) -> Bool {
+        isConverted(index) && tensorRequiresImportanceMatrix(name: tensors[index].name, type: types[index], fileType: fileType)
+    }
 
     /// Whether llama-quantize would run the tensor through its quantizer at all (it copies the bytes
     /// of tensors whose type does not change).
@@ -185,7 +196,7 @@ public struct QuantizationRecipe: Sendable {
             let tensor = tensors[index]
             guard state.allowsQuantization(tensor) else { continue }
             let type = try state.type(for: tensor)
-            if requiresImportanceMatrix(name: tensor.name, type: type, fileType: fileType) {
+            if !options.hasImportanceMatrix && tensorRequiresImportanceMatrix(name: tensor.name, type: type, fileType: fileType) {
                 throw .requiresImportanceMatrix(tensor: tensor.name, type: type)
             }
             types[index] = type
@@ -196,7 +207,7 @@ public struct QuantizationRecipe: Sendable {
 }
 
 /// llama.cpp's `tensor_requires_imatrix`.
-private func requiresImportanceMatrix(name: String, type: GGMLType, fileType: FileType) -> Bool {
+private func tensorRequiresImportanceMatrix(name: String, type: GGMLType, fileType: FileType) -> Bool {
     if name == "token_embd.weight" || name == "per_layer_token_embd.weight" || name == "output.weight" {
         return false
     }
@@ -430,7 +441,7 @@ struct RecipeState {
             } else if ftype == .q2_K_S && gqa >= 4 {
                 type = .q4_K
             } else if ftype == .iq3_XXS {
-                type = gqa >= 4 ? .q4_K : .iq3_S // no imatrix
+                type = gqa >= 4 ? .q4_K : options.hasImportanceMatrix ? .iq3_XXS : .iq3_S
             } else if (ftype == .iq3_XS || ftype == .iq3_S) && gqa >= 4 {
                 type = .q4_K
             } else if ftype == .iq3_M {
@@ -469,7 +480,7 @@ struct RecipeState {
                 type = .q3_K
             } else if ftype == .q2_K_S {
                 if layer < layers / 8 { type = .q4_K }
-            } else if ftype == .iq3_XXS { // no imatrix
+            } else if ftype == .iq3_XXS && !options.hasImportanceMatrix {
                 type = layer < layers / 8 ? .q4_K : .q3_K
             } else if ftype == .q3_K_M {
                 type = layer < layers / 16 ? .q5_K
@@ -484,14 +495,15 @@ struct RecipeState {
                 } else if useMoreBits(layer, layers) {
                     type = .q6_K
                 }
-            } else if layer < layers / 8 && (ftype == .iq4_NL || ftype == .iq4_XS) { // no imatrix
+            } else if layer < layers / 8 && (ftype == .iq4_NL || ftype == .iq4_XS) && !options.hasImportanceMatrix {
                 type = .q5_K
             } else if ftype == .q5_K_M && useMoreBits(layer, layers) {
                 type = .q6_K
             } else if ftype == .q4_K_S && arch != "falcon" && layer < layers / 8 {
                 type = .q5_K
+            } else if (ftype == .q4_0 || ftype == .q5_0) && options.hasImportanceMatrix && layer < layers / 8 {
+                type = ftype == .q4_0 ? .q4_1 : .q5_1
             }
-            // (Q4_0/Q5_0 → Q4_1/Q5_1 for the first layers applies only with an importance matrix.)
             ffnDownIndex += 1
         } else if category == .attentionOutput {
             if arch != "falcon" {

@@ -150,6 +150,32 @@ import Testing
         #expect(model.tensors.count == 10)
         #expect(model.metadata["general.architecture"]?.string == "llama")
     }
+
+    /// `--imatrix`: an entry that does not fit a tensor is refused before any output exists; the
+    /// entries used and the file (as given) are recorded as llama-quantize records them.
+    @Test func quantizeWithAnImportanceMatrix() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.copyItem(atPath: Self.root.path + "/Fixtures/imatrix/tiny-imatrix.dat", toPath: directory + "/m.dat")
+        let input = Self.merge + "/base.gguf"
+        // tiny-imatrix's entries have 256 columns; base.gguf's blk.0.attn_k.weight has 64.
+        let misfit = try Self.run(["quantize", input, "out.gguf", "Q4_0", "--imatrix", "m.dat"], in: directory)
+        #expect(misfit.status == 2)
+        #expect(misfit.stderr.contains("m.dat: importance matrix entry blk.0.attn_k.weight has 256 values, the tensor needs 64"), "\(misfit.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["m.dat"])
+
+        let both = try Self.run(["quantize", input, "out.gguf", "Q4_0", "--imatrix", "m.dat", "--include-weights", "a",
+                                 "--exclude-weights", "b"], in: directory)
+        #expect(both.status == 2)
+
+        let result = try Self.run(["quantize", input, "out.gguf", "Q4_0", "--imatrix", "m.dat", "--include-weights", "output",
+                                   "--quiet"], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        let model = try GGUFModel(path: directory + "/out.gguf")
+        #expect(Array(model.metadata.keys.suffix(3)) == ["quantize.imatrix.file", "quantize.imatrix.dataset", "quantize.imatrix.entries_count"])
+        #expect(model.metadata["quantize.imatrix.file"] == .string("m.dat"))
+        #expect(model.metadata["quantize.imatrix.entries_count"] == .uint32(3))
+    }
 }
 
 /// `check` and the warnings `merge` prints from it (Fixtures/check: tiny converted Llamas).

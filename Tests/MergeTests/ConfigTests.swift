@@ -134,7 +134,7 @@ func everyMergeFixtureLoads(_ file: String, _ method: String) throws {
 @Test(arguments: [
     // Unknown and unsupported keys.
     ("models:\n  - model: a.gguf\nmerge_method: linear\nmerge_mehtod: x\n",
-     "config.yml:4:1: unknown key 'merge_mehtod' (expected one of: models, slices, merge_method, base_model, parameters, dtype, out_dtype, tokenizer_source, tokenizer, chat_template, name)"),
+     "config.yml:4:1: unknown key 'merge_mehtod' (expected one of: models, slices, merge_method, base_model, parameters, dtype, out_dtype, tokenizer_source, tokenizer, chat_template, name, imatrix)"),
     ("modules:\n  text: {}\nmerge_method: linear\n", "config.yml:1:1: 'modules' is not supported (use 'models' or 'slices')"),
     ("models:\n  - model: a.gguf\n    weight: 1\nmerge_method: linear\n",
      "config.yml:3:5: unknown key 'weight' in a 'models' entry (expected 'model', 'parameters')"),

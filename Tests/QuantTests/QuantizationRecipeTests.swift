@@ -57,11 +57,10 @@ import Testing
     func reproducesTheMetadataKeyOrder(_ fileName: String) throws {
         let file = try #require(Self.recipes.files.first { $0.file == fileName })
         let input = try #require(Self.recipes.inputs[file.input])
-        #expect(QuantizedMetadata.outputKeys(from: input.keys) == file.keys)
-        let entries = input.keys.map { (key: $0, value: UInt32(0)) }
-        let edited = QuantizedMetadata.apply(to: entries, fileType: try #require(FileType(rawValue: file.fileType))) { $0 }
-        #expect(edited.map(\.key) == file.keys)
-        #expect(edited.suffix(2).map(\.value) == [2, file.fileType])
+        let metadata = Metadata(input.keys.map { ($0, MetadataValue.uint32(0)) })
+        let edited = QuantizedMetadata.apply(to: metadata, fileType: try #require(FileType(rawValue: file.fileType)))
+        #expect(edited.keys == file.keys)
+        #expect(Array(edited.values.suffix(2)) == [.uint32(2), .uint32(file.fileType)])
     }
 
     @Test(arguments: fileNames)

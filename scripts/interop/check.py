@@ -9,7 +9,11 @@ for files ggufmerge writes (quantize and merge outputs):
     gguf.quants.dequantize bit for bit, for every tensor;
   * `ggufmerge quantize` of llama.cpp's F32 model equals llama-quantize's files byte for byte
     (tensor data and types), where the reference files are available;
-  * merged files open in gguf.GGUFReader, keep the base's tensor types, and dequantize.
+  * merged files open in gguf.GGUFReader, keep the base's tensor types, and dequantize;
+  * with ../shared/imatrix beside the clone: `ggufmerge quantize --imatrix` reproduces every
+    `llama-quantize --imatrix` file there byte for byte (whole file: metadata, tensor infos, data),
+    from the GGUF and the legacy .dat importance matrix, and every tensor of every file there
+    dequantizes as gguf-py does (files gguf-py 0.19 cannot read, Q1_0/Q2_0, are listed as skipped).
 Prints 'N passed, N failed' and exits non-zero on any failure.
 Usage: check.py PATH_TO_GGUFMERGE
 """
@@ -27,6 +31,7 @@ from gguf.quants import dequantize
 TOOL = sys.argv[1]
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT.parent / "shared" / "reference"
+IMATRIX = ROOT.parent / "shared" / "imatrix"
 OUT = Path(tempfile.mkdtemp(prefix="ggufmerge-interop-"))
 passed, failed = 0, 0
 
@@ -40,8 +45,8 @@ def check(name, ok, detail=""):
         print(f"FAIL {name}: {detail}")
 
 
-def run(*args):
-    result = subprocess.run([TOOL, *map(str, args)], capture_output=True, text=True)
+def run(*args, cwd=None):
+    result = subprocess.run([TOOL, *map(str, args)], capture_output=True, text=True, cwd=cwd)
     if result.returncode != 0:
         raise RuntimeError(f"ggufmerge {' '.join(map(str, args))}: {result.stderr.strip()}")
     return result.stdout
@@ -125,6 +130,41 @@ def check_quantize(source, reference, ftype, *extra):
           field_value(ours.fields["general.file_type"]) == field_value(theirs.fields["general.file_type"]))
 
 
+def check_imatrix_quantize(reference):
+    """`ggufmerge quantize --imatrix` of tiny-f32.gguf, run where llama-quantize ran (the imatrix given
+    by its file name, which `quantize.imatrix.file` records), equals llama-quantize's file byte for byte."""
+    name = reference.stem.removeprefix("tiny-imx-")
+    extra, matrix = [], "tiny-imatrix.gguf"
+    if name.startswith("pure-"):
+        name, extra = name.removeprefix("pure-"), ["--pure"]
+    elif name.startswith("dat-"):
+        name, matrix = name.removeprefix("dat-"), "tiny-imatrix.dat"
+    out = OUT / f"{reference.stem}-ours.gguf"
+    try:
+        run("quantize", REFERENCE / "tiny-f32.gguf", out, name, "--imatrix", matrix, "--quiet", *extra, cwd=IMATRIX)
+    except RuntimeError as error:
+        check(f"quantize --imatrix {reference.name}", False, str(error))
+        return
+    check(f"quantize --imatrix {reference.name}: byte-identical", out.read_bytes() == reference.read_bytes(),
+          f"{out.stat().st_size} vs {reference.stat().st_size} bytes")
+
+
+def check_imatrix_files():
+    for path in sorted(IMATRIX.glob("tiny-imx-*.gguf")):
+        check_imatrix_quantize(path)
+    for path in sorted(IMATRIX.glob("*.gguf")):
+        try:
+            GGUFReader(path)
+        except ValueError as error:
+            print(f"skipped (gguf-py cannot read it: {error}): dequantization of {path.name}")
+            continue
+        if path.name != "tiny-imatrix.gguf":
+            try:
+                check_dequantize(path)
+            except RuntimeError as error:
+                check(f"{path.name}: dequantize", False, str(error))
+
+
 def check_merge_output(path, base):
     reader = GGUFReader(path)
     base_types = {t.name: t.tensor_type for t in GGUFReader(base).tensors}
@@ -161,6 +201,8 @@ def main():
         promoted = REFERENCE / "recipes" / "Q4_K_M-promoted.gguf"
         if promoted.exists():
             check_quantize(f32, promoted, "Q4_K_M", "--recipe", "promoted")
+        if IMATRIX.is_dir():
+            check_imatrix_files()
     else:
         print("../shared/reference not beside this clone: checking the fixtures only")
     for path in fixtures:

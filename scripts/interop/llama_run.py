@@ -6,9 +6,14 @@ llama.cpp's own quantizer (llama_model_quantize).
 Models: ../shared/reference/tiny-f32.gguf as the base — its tokenizer lists only 3 of its 512 tokens,
 which llama.cpp refuses, so the vocabulary is padded here with plain tokens — and two fine-tune-like
 children made here with gguf-py (base + sparse N(0, 0.02) deltas); for extract-lora, a child with
-rank-4 deltas whose extracted adapter llama.cpp applies to the base. Prints 'N passed, N failed'.
+rank-4 deltas whose extracted adapter llama.cpp applies to the base. With ../shared/imatrix beside the
+clone, also: a TIES merge of two IQ3_XXS inputs (quantized with ../shared/imatrix/tiny-imatrix.gguf) and
+a SLERP of two MXFP4_MOE Mixtral models load and run; `merge --outtype IQ3_M --imatrix` writes the
+tensors llama.cpp's quantizer writes (with the same importance matrix) from the same merge in F32.
+Prints 'N passed, N failed'.
 Usage: llama_run.py PATH_TO_GGUFMERGE
 """
+import ctypes
 import subprocess
 import sys
 import tempfile
@@ -21,6 +26,7 @@ import llama_cpp
 TOOL = sys.argv[1]
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT.parent / "shared" / "reference" / "tiny-f32.gguf"
+IMATRIX = ROOT.parent / "shared" / "imatrix"
 OUT = Path(tempfile.mkdtemp(prefix="ggufmerge-llama-"))
 passed = failed = 0
 
@@ -31,11 +37,11 @@ def check(name, ok, detail=""):
     print(("ok   " if ok else "FAIL ") + name + (f": {detail}" if detail else ""))
 
 
-def model(path: Path, seed=None, rank=None) -> None:
+def model(path: Path, seed=None, rank=None, source=BASE) -> None:
     """The reference model with its vocabulary padded to the embedding's rows; with a seed, 30 % of
-    each weight matrix's elements moved by N(0, 0.02); with a rank too, each weight matrix but the
+    each weight matrix's elements moved by N(0, 0.02); with a rank too, each 2-D weight matrix but the
     embedding moved by a random product B·A of that rank instead (what a LoRA adapter holds)."""
-    reader = gguf.GGUFReader(BASE)
+    reader = gguf.GGUFReader(source)
     vocab = int(next(t for t in reader.tensors if t.name == "token_embd.weight").shape[1])
     padding = {"tokenizer.ggml.tokens": lambda i: f"<tok{i}>", "tokenizer.ggml.scores": lambda i: 0.0,
                "tokenizer.ggml.token_type": lambda i: 1}
@@ -57,7 +63,7 @@ def model(path: Path, seed=None, rank=None) -> None:
             if t.name != "token_embd.weight":
                 n_out, n_in = data.shape
                 data = data + (rng.normal(0, 0.1, (n_out, rank)) @ rng.normal(0, 0.1, (rank, n_in))).astype(np.float32)
-        elif data.ndim == 2 and seed is not None:
+        elif data.ndim >= 2 and seed is not None:
             data = data + (rng.random(data.shape) < 0.3) * rng.normal(0, 0.02, data.shape).astype(np.float32)
         writer.add_tensor(t.name, data.astype(np.float32))
     writer.write_header_to_file()
@@ -79,6 +85,73 @@ def logits(path: Path, tokens, lora=None):
     scores = np.array(llm.scores[: len(tokens)], dtype=np.float32)
     del llm
     return scores
+
+
+def same_tensors(path, reference):
+    mine = {t.name: t for t in gguf.GGUFReader(path).tensors}
+    return all(t.name in mine and mine[t.name].tensor_type == t.tensor_type
+               and np.array_equal(np.asarray(mine[t.name].data), np.asarray(t.data))
+               for t in gguf.GGUFReader(reference).tensors)
+
+
+def llama_quantize(source: Path, out: Path, ftype: int, imatrix: Path = None) -> int:
+    """llama.cpp's llama_model_quantize, with the importance matrix weights llama-quantize's
+    load_imatrix computes (in_sum2 / lround(count), per expert) when given."""
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftype
+    params.nthread = 2
+    keep = []
+    if imatrix is not None:
+        tensors = {t.name: np.array(t.data, dtype=np.float32).reshape(-1) for t in gguf.GGUFReader(imatrix).tensors}
+        entries = []
+        for name in sorted(n[: -len(".in_sum2")] for n in tensors if n.endswith(".in_sum2")):
+            sums, counts = tensors[name + ".in_sum2"], np.round(tensors[name + ".counts"]).astype(np.float32)
+            per = sums.reshape(len(counts), -1)
+            weights = np.where(counts[:, None] > 0, per / np.where(counts > 0, counts, 1)[:, None], 1).astype(np.float32).reshape(-1)
+            keep += [name.encode(), weights]
+            entries.append(llama_cpp.llama_model_imatrix_data(keep[-2], weights.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), weights.size))
+        array = (llama_cpp.llama_model_imatrix_data * (len(entries) + 1))(*entries, llama_cpp.llama_model_imatrix_data(None, None, 0))
+        keep.append(array)
+        params.imatrix = ctypes.cast(array, ctypes.POINTER(llama_cpp.llama_model_imatrix_data))
+    return llama_cpp.llama_model_quantize(str(source).encode(), str(out).encode(), params)
+
+
+def low_bit_checks(base, a, b, tokens):
+    """IQ3_XXS inputs merged with TIES, MXFP4_MOE inputs merged with SLERP, and an IQ3_M output."""
+    matrix = IMATRIX / "tiny-imatrix.gguf"
+    quantized = []
+    for path in (base, a, b):
+        out = OUT / f"{path.stem}-IQ3_XXS.gguf"
+        run("quantize", path, out, "IQ3_XXS", "--imatrix", matrix, "--quiet")
+        quantized.append(out)
+    ties = OUT / "ties-of-IQ3_XXS.gguf"
+    run("merge", "--method", "ties", "--param", "density=0.5", "--param", "weight=0.5", "--base", quantized[0],
+        quantized[1], quantized[2], "--imatrix", matrix, "-o", ties, "--quiet")
+    types = {t.tensor_type.name for t in gguf.GGUFReader(ties).tensors}
+    check("TIES of two IQ3_XXS models keeps their IQ3_XXS mix", "IQ3_XXS" in types, str(sorted(types)))
+    scores = logits(ties, tokens)
+    check("TIES of two IQ3_XXS models loads and runs: logits finite", bool(np.isfinite(scores).all()))
+
+    moe_base, moe_other = IMATRIX / "moe-MXFP4_MOE.gguf", OUT / "moe-other-MXFP4_MOE.gguf"
+    moe_f32 = OUT / "moe-other-f32.gguf"
+    model(moe_f32, 3, source=IMATRIX / "moe-f32.gguf")
+    run("quantize", moe_f32, moe_other, "MXFP4_MOE", "--quiet")
+    slerp = OUT / "slerp-of-MXFP4_MOE.gguf"
+    run("merge", "--method", "slerp", "--param", "t=0.5", "--base", moe_base, moe_base, moe_other, "-o", slerp, "--quiet")
+    types = {t.tensor_type.name for t in gguf.GGUFReader(slerp).tensors}
+    check("SLERP of two MXFP4_MOE models keeps MXFP4 experts", "MXFP4" in types, str(sorted(types)))
+    scores = logits(slerp, [1, 15, 42, 7, 300, 128, 5, 77, 411, 2])
+    check("SLERP of two MXFP4_MOE models loads and runs: logits finite", bool(np.isfinite(scores).all()))
+
+    merge = ["merge", "--method", "ties", "--param", "density=0.5", "--param", "weight=0.5", "--base", base, a, b, "--quiet"]
+    ours, f32, theirs = OUT / "ties-IQ3_M.gguf", OUT / "ties-F32-for-IQ3_M.gguf", OUT / "ties-F32-llama-IQ3_M.gguf"
+    run(*merge, "--outtype", "IQ3_M", "--imatrix", matrix, "-o", ours)
+    run(*merge, "--outtype", "F32", "-o", f32)
+    code = llama_quantize(f32, theirs, 27, matrix)  # LLAMA_FTYPE_MOSTLY_IQ3_M
+    check("llama_model_quantize IQ3_M --imatrix of our F32 merge", code == 0, f"returned {code}")
+    check("merge --outtype IQ3_M --imatrix: tensors byte-identical to llama.cpp's from the F32 merge",
+          code == 0 and same_tensors(ours, theirs))
+    check("IQ3_M merge loads and runs: logits finite", bool(np.isfinite(logits(ours, tokens)).all()))
 
 
 def main():
@@ -127,6 +200,10 @@ def main():
     run("extract-lora", base, child, "-o", low, "--rank", "2", "--quiet")
     partial = float(np.abs(logits(base, tokens, lora=low) - target).max())
     check("a rank-2 extraction lands between the base and the fine-tune", partial < scale, f"max |Δ| {partial:.2e} vs {scale:.2e}")
+    if IMATRIX.is_dir():
+        low_bit_checks(base, a, b, tokens)
+    else:
+        print(f"{IMATRIX} not found: low-bit and imatrix run checks skipped")
     print(f"llama.cpp run: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 

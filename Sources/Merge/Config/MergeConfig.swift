@@ -17,6 +17,7 @@ import Foundation
 /// tokenizer_source: base       # optional: base or a model; 'union' is not supported
 /// chat_template: chatml        # optional
 /// name: my-merge               # optional (ggufmerge: the output's general.name)
+/// imatrix: base.imatrix.gguf   # optional (ggufmerge): importance matrix for quantizing the output
 /// ```
 ///
 /// Differences from mergekit, all errors where mergekit would silently do something else or nothing:
@@ -80,9 +81,12 @@ public struct MergeConfig: Sendable, Equatable {
     /// `auto`, a template name (`chatml`, `llama3`, …) or a Jinja template, as written.
     public var chatTemplate: String?
     public var name: String?
+    /// ggufmerge's `imatrix:`: an importance matrix file (resolved against `directory`) used to quantize
+    /// the output as `llama-quantize --imatrix` would.
+    public var imatrix: String?
 
     static let topLevelKeys = ["models", "slices", "merge_method", "base_model", "parameters", "dtype", "out_dtype",
-                               "tokenizer_source", "tokenizer", "chat_template", "name"]
+                               "tokenizer_source", "tokenizer", "chat_template", "name", "imatrix"]
     static let dtypes = ["bfloat16", "float16", "float32", "float64"]
 
     /// Reads and parses the configuration at `path` (model paths relative to its directory).
@@ -146,6 +150,9 @@ public struct MergeConfig: Sendable, Equatable {
         }
         name = try root["name"].flatMap { node throws(ConfigError) in
             node.isNull ? nil : try reader.string(node, "name")
+        }
+        imatrix = try root["imatrix"].flatMap { node throws(ConfigError) in
+            node.isNull ? nil : ModelReference.resolve(try reader.string(node, "imatrix"), directory: directory)
         }
 
         tokenizerSource = nil

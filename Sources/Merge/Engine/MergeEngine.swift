@@ -168,7 +168,7 @@ public struct MergeEngine: Sendable {
                         try plan.method!.merge(input, into: output)
                     }
                     do {
-                        try job.encode(UnsafeBufferPointer(output), into: dst)
+                        try job.encode(UnsafeBufferPointer(output), firstRow: global.lowerBound, into: dst)
                         if measure { try Codecs.dequantize(job.outputType, UnsafeRawBufferPointer(dst), into: back) }
                     } catch {
                         throw .file("output tensor \(job.name): \(error)")
@@ -253,7 +253,7 @@ public struct MergeEngine: Sendable {
             let back = UnsafeMutableBufferPointer<Float>.allocate(capacity: src.count)
             defer { back.deallocate() }
             do {
-                try job.encode(src, into: dst)
+                try job.encode(src, firstRow: range.lowerBound, into: dst)
                 try Codecs.dequantize(job.outputType, UnsafeRawBufferPointer(dst), into: back)
             } catch {
                 failure.withLock { $0 = "\(error)" }
@@ -305,14 +305,29 @@ public struct MergeEngine: Sendable {
 }
 
 extension TensorJob {
-    /// Encodes whole rows of this job's output in its type, with its importance weights if any: the one
-    /// place the engine quantizes.
-    func encode(_ rows: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer) throws(QuantError) {
-        guard let importance else {
-            return try Codecs.quantize(outputType, rows, into: dst, rowLength: shape[0], importance: nil)
+    /// Encodes whole rows of this job's output in its type, starting at row `firstRow` of the tensor,
+    /// with its importance weights if any: the one place the engine quantizes. An expert tensor's
+    /// weights hold one slice of `shape[0]` per expert (`shape[1]` rows each), as llama-quantize's
+    /// `imatrix_for_row` hands them out.
+    func encode(_ rows: UnsafeBufferPointer<Float>, firstRow: Int, into dst: UnsafeMutableRawBufferPointer) throws(QuantError) {
+        let rowLength = shape[0]
+        guard let importance, rowLength > 0 else {
+            return try Codecs.quantize(outputType, rows, into: dst, rowLength: rowLength, importance: nil)
         }
+        let count = rows.count / rowLength
+        let rowBytes = count > 0 ? dst.count / count : 0
+        let perExpert = importance.count > rowLength && shape.count > 1 ? shape[1] : Int.max
         try importance.withUnsafeBufferPointer { (weights) throws(QuantError) in
-            try Codecs.quantize(outputType, rows, into: dst, rowLength: shape[0], importance: weights)
+            var row = 0
+            while row < count {
+                let expert = perExpert == Int.max ? 0 : (firstRow + row) / perExpert
+                let end = perExpert == Int.max ? count : min(count, (expert + 1) * perExpert - firstRow)
+                try Codecs.quantize(outputType, UnsafeBufferPointer(rebasing: rows[row * rowLength ..< end * rowLength]),
+                                    into: UnsafeMutableRawBufferPointer(rebasing: dst[row * rowBytes ..< end * rowBytes]),
+                                    rowLength: rowLength,
+                                    importance: UnsafeBufferPointer(rebasing: weights[expert * rowLength ..< (expert + 1) * rowLength]))
+                row = end
+            }
         }
     }
 }

@@ -44,8 +44,9 @@ public struct TensorJob: Sendable {
     public var shape: [Int]
     public var outputType: GGMLType
     public var operation: Operation
-    /// Per-column importance weights for encoding the output (`shape[0]` values: the importance
-    /// matrix's entry for this tensor), or nil to quantize as llama-quantize does without one.
+    /// Per-column importance weights for encoding the output (the importance matrix's entry for this
+    /// tensor: `shape[0]` values, or `shape[0] × shape[2]` for an expert tensor, one slice per expert), or
+    /// nil to quantize as llama-quantize does without one.
     public var importance: [Float]?
 
     public init(name: String, shape: [Int], outputType: GGMLType, operation: Operation, importance: [Float]? = nil) {

@@ -46,9 +46,14 @@ public struct MergeOptions: Sendable {
     public var configText: String?
     /// `--recipe`: whether a llama-quantize mix raises `attn_v`/`ffn_down` for low-bit inputs.
     public var recipe: RecipeChoice
+    /// `--imatrix`: the importance matrix a quantized `outputType` is encoded with; nil: the config's
+    /// `imatrix:`, else none.
+    public var importance: ImportanceMatrix?
 
     public init(outputType: OutputType? = nil, outputName: String? = nil, configText: String? = nil,
-                recipe: RecipeChoice = .auto) {
+                recipe: RecipeChoice = .auto, importance: ImportanceMatrix? = nil) {
+        self.recipe = recipe
+        self.importance = importance
         self.outputType = outputType
         self.outputName = outputName
         self.configText = configText
@@ -109,15 +114,21 @@ extension MergePlan {
         }
 
         let outputType = try options.outputType ?? outputType(config)
+        let importance = try options.importance ?? config.imatrix.map { (path) throws(MergeError) in
+            do throws(ImportanceMatrixError) { return try ImportanceMatrix(path: path) } catch { throw .importanceMatrix(error) }
+        }
         var promotions: [TypePromotion] = []
         if case let .fileType(fileType) = outputType {
-            promotions = try applyRecipe(fileType, to: &jobs, metadata: reference.model.metadata, recipe: options.recipe)
+            promotions = try applyRecipe(fileType, to: &jobs, metadata: reference.model.metadata, importance: importance,
+                                         recipe: options.recipe)
         } else {
             try fallBackToEncodableTypes(&jobs)
+            try attachImportance(importance, to: &jobs)
         }
-        let metadata = try outputMetadata(config: config, options: options, reference: reference, inputs: inputs,
+        var metadata = try outputMetadata(config: config, options: options, reference: reference, inputs: inputs,
                                           inputIndex: inputIndex, layers: layout.layers.count, jobs: jobs,
                                           outputType: outputType)
+        for (key, value) in importance?.quantizeMetadata ?? [] { metadata.set(key, value) }
         var plan = MergePlan(method: method, inputs: inputs, jobs: jobs, metadata: metadata)
         plan.promotions = promotions
         return plan
@@ -195,13 +206,19 @@ extension MergePlan {
     }
 
     /// Applies llama-quantize's per-tensor rules for `fileType` to the output tensors (as if every
-    /// input were float), then the requantization recipe's promotions that `recipe` asks for: by default
-    /// those of merged tensors whose inputs are stored at ≤ 5 bits per weight. Returns the promotions.
+    /// input were float), with each tensor's importance matrix entry when `importance` is given, then the
+    /// requantization recipe's promotions that `recipe` asks for: by default those of merged tensors whose
+    /// inputs are stored at ≤ 5 bits per weight. Returns the promotions.
     static func applyRecipe(_ fileType: FileType, to jobs: inout [TensorJob], metadata: Metadata,
-                            recipe choice: RecipeChoice) throws -> [TypePromotion] {
+                            importance: ImportanceMatrix?, recipe choice: RecipeChoice) throws -> [TypePromotion] {
+        let importance = importance.flatMap { $0.entries.isEmpty ? nil : $0 }
         let tensors = jobs.map { QuantizationRecipe.Tensor(name: $0.name, shape: $0.shape, type: .f32) }
-        let recipe = try QuantizationRecipe(fileType: fileType, model: try ModelHyperparameters(metadata: metadata), tensors: tensors)
-        for index in jobs.indices { jobs[index].outputType = recipe.type(forTensorAt: index) }
+        let recipe = try QuantizationRecipe(fileType: fileType, options: .init(hasImportanceMatrix: importance != nil),
+                                            model: try ModelHyperparameters(metadata: metadata), tensors: tensors)
+        for index in jobs.indices {
+            jobs[index].outputType = recipe.type(forTensorAt: index)
+            jobs[index].importance = try MergePlan.importanceWeights(importance, recipe: recipe, index: index)
+        }
         let promotions = recipe.promotions { index in
             switch choice {
             case .llama: false
@@ -216,6 +233,29 @@ extension MergePlan {
         }
         for promotion in promotions { jobs[promotion.index].outputType = promotion.to }
         return promotions
+    }
+
+    /// For outputs in the base's types: each quantized tensor's importance matrix entry, if any. A tensor
+    /// whose type cannot be written without one (IQ1_S, IQ2_XXS, IQ2_XS in ggml) and has none is an error
+    /// here, before anything is written.
+    static func attachImportance(_ importance: ImportanceMatrix?, to jobs: inout [TensorJob]) throws(MergeError) {
+        let importance = importance.flatMap { $0.entries.isEmpty ? nil : $0 }
+        for index in jobs.indices where jobs[index].outputType.blockSize > 1 {
+            let job = jobs[index]
+            if let importance {
+                do throws(ImportanceMatrixError) {
+                    jobs[index].importance = try importance.weights(for: job.name, shape: job.shape)
+                } catch {
+                    throw .importanceMatrix(error)
+                }
+            }
+            if jobs[index].importance == nil && Codecs.requiresImportance(job.outputType) {
+                guard let importance else {
+                    throw .incompatible("tensor \(job.name) is \(job.outputType.name), which cannot be written without an importance matrix: pass --imatrix (usually the base's)")
+                }
+                throw .importanceMatrix(.missingEntry(path: importance.path, tensor: job.name, type: job.outputType))
+            }
+        }
     }
 
     /// Types this version cannot encode (IQ and ternary types, …) become the closest it can: Q8_0 when
@@ -262,10 +302,10 @@ extension MergePlan {
         case .matchBase: nil  // the base's own general.file_type still holds
         }
         if let fileType {
-            metadata.set("general.file_type", .uint32(fileType.rawValue))
+            metadata.set(QuantizedMetadata.fileTypeKey, .uint32(fileType.rawValue))
         }
         if types.contains(where: { ![.f32, .f16, .bf16].contains($0) }) {
-            metadata.set("general.quantization_version", .uint32(2))
+            metadata.set(QuantizedMetadata.quantizationVersionKey, .uint32(QuantizedMetadata.quantizationVersion))
         }
         return metadata
     }

@@ -14,14 +14,21 @@ extension ModelHyperparameters {
 extension MergePlan {
     /// The plan `ggufmerge quantize` runs: llama-quantize's per-tensor types, tensor order and metadata
     /// edits over one input model. Tensors whose type does not change are copied byte for byte;
-    /// the others are dequantized to float and encoded, as llama-quantize does.
+    /// the others are dequantized to float and encoded, as llama-quantize does, with their importance
+    /// matrix entry when `importance` is given.
     ///
     /// - Parameter allowRequantize: a quantized tensor may be re-encoded in another quantized type
     ///   (llama-quantize's `--allow-requantize`); otherwise that is an error.
+    /// - Parameter importance: llama-quantize's `--imatrix` (already filtered by `--include-weights` /
+    ///   `--exclude-weights`); a matrix left without entries counts as none, as in llama-quantize.
     /// - Parameter recipe: `.auto` promotes the `attn_v`/`ffn_down` tensors of a mix when they are
     ///   requantized from ≤ 5-bit types; `.promoted` always; `.llama` never (llama-quantize's types).
     public static func quantize(_ input: InputModel, fileType: FileType, options: QuantizationOptions = .init(),
-                                allowRequantize: Bool = false, recipe choice: RecipeChoice = .auto) throws(MergeError) -> MergePlan {
+                                allowRequantize: Bool = false, importance: ImportanceMatrix? = nil,
+                                recipe choice: RecipeChoice = .auto) throws(MergeError) -> MergePlan {
+        let importance = importance.flatMap { $0.entries.isEmpty ? nil : $0 }
+        var options = options
+        options.hasImportanceMatrix = importance != nil
         let model = input.model
         let tensors = model.tensors.map { QuantizationRecipe.Tensor(name: $0.name, shape: $0.shape, type: $0.type) }
         let recipe: QuantizationRecipe
@@ -51,12 +58,31 @@ extension MergePlan {
                 throw .unsupportedType(file: "output", tensor: tensor.name, type: type.name)
             }
             jobs.append(TensorJob(name: tensor.name, shape: tensor.shape, outputType: type,
-                                  operation: .copy(TensorSource(input: 0, tensor: tensor))))
+                                  operation: .copy(TensorSource(input: 0, tensor: tensor)),
+                                  importance: try importanceWeights(importance, recipe: recipe, index: index)))
         }
-        let entries = QuantizedMetadata.apply(to: Array(model.metadata), fileType: fileType) { MetadataValue.uint32($0) }
         var plan = MergePlan(method: nil, inputs: [input], jobs: jobs,
-                             metadata: Metadata(entries.map { ($0.key, $0.value) }))
+                             metadata: QuantizedMetadata.apply(to: model.metadata, fileType: fileType, importance: importance))
         plan.promotions = promotions
         return plan
+    }
+
+    /// The weights llama-quantize gives tensor `index` of `recipe` when it converts it: its entry in
+    /// `importance`. A tensor whose type needs an entry and has none is an error (llama-quantize:
+    /// "Missing importance matrix for tensor … in a very low-bit quantization"), raised here, before any
+    /// output exists.
+    static func importanceWeights(_ importance: ImportanceMatrix?, recipe: QuantizationRecipe,
+                                  index: Int) throws(MergeError) -> [Float]? {
+        guard let importance, recipe.isConverted(index) else { return nil }
+        let tensor = recipe.tensors[index]
+        do throws(ImportanceMatrixError) {
+            if let weights = try importance.weights(for: tensor.name, shape: tensor.shape) { return weights }
+            if recipe.requiresImportanceMatrix(index) {
+                throw ImportanceMatrixError.missingEntry(path: importance.path, tensor: tensor.name, type: recipe.types[index])
+            }
+            return nil
+        } catch {
+            throw .importanceMatrix(error)
+        }
     }
 }

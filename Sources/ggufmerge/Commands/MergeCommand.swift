@@ -16,6 +16,9 @@ enum MergeCommand: Command {
             .init(names: ["-o", "--output"], valueName: "out.gguf", help: "The merged model to write."),
             .init(names: ["--outtype"], valueName: "type", help: "Output type: a llama-quantize file type (Q4_K_M, Q8_0, F16, …); default: each tensor's type in the base model."),
             recipeOptionSpec,
+            .init(names: ["--imatrix"], valueName: "file", help: "Importance matrix for --outtype (usually the base's; default: the config's `imatrix:`)."),
+            .init(names: ["--include-weights"], valueName: "name", help: "Use only the imatrix entries whose name contains <name> (repeatable).", repeatable: true),
+            .init(names: ["--exclude-weights"], valueName: "name", help: "Drop the imatrix entries whose name contains <name> (repeatable).", repeatable: true),
             .init(names: ["--threads"], valueName: "n", help: "Threads (default: the core count)."),
             .init(names: ["--seed"], valueName: "n", help: "Seed for DARE/DELLA (default 0); results do not depend on --threads."),
             .init(names: ["--dry-run"], help: "Print the per-tensor plan and the output size; write nothing."),
@@ -61,6 +64,7 @@ enum MergeCommand: Command {
             }
             options.outputType = type
         }
+        options.importance = try QuantizeCommand.importanceMatrix(arguments, spec: spec)
         let threads = try arguments.integer("--threads", in: 1 ... 1024, command: spec) ?? ProcessInfo.processInfo.activeProcessorCount
         let seed = try arguments.integer("--seed", in: 0 ... Int.max, command: spec) ?? 0
         let split = try splitPolicy(arguments, spec: spec)

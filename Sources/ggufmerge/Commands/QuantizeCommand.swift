@@ -8,11 +8,17 @@ enum QuantizeCommand: Command {
     static let spec = CommandSpec(
         name: "quantize",
         abstract: "Quantize a GGUF model like llama-quantize (byte-identical output).",
-        usage: "ggufmerge quantize <input> <output> <type> [--threads N] [--pure] [--allow-requantize]",
+        usage: "ggufmerge quantize <input> <output> <type> [--imatrix <file>] [--threads N] [--pure] [--allow-requantize]",
         arguments: [("<input>", "A .gguf model (or the first shard of a split model)."),
                     ("<output>", "The .gguf file to write."),
                     ("<type>", "A llama-quantize file type: \(offeredTypes.joined(separator: ", ")).")],
         options: [
+            .init(names: ["--imatrix"], valueName: "file",
+                  help: "Importance matrix (llama-imatrix's .gguf or legacy .dat), used as llama-quantize --imatrix does."),
+            .init(names: ["--include-weights"], valueName: "name",
+                  help: "Use only the imatrix entries whose name contains <name> (repeatable).", repeatable: true),
+            .init(names: ["--exclude-weights"], valueName: "name",
+                  help: "Drop the imatrix entries whose name contains <name> (repeatable).", repeatable: true),
             .init(names: ["--threads"], valueName: "n", help: "Threads (default: the core count)."),
             .init(names: ["--pure"], help: "Every quantizable tensor in <type>'s base type: no per-tensor mix."),
             .init(names: ["--allow-requantize"], help: "Re-encode tensors that are already quantized."),
@@ -24,9 +30,10 @@ enum QuantizeCommand: Command {
             .init(names: ["--force"], help: "Overwrite <output> if it exists."),
         ])
 
+    /// The file types whose base type this build can write (IQ types as their codecs arrive; a mixture
+    /// type it cannot write is reported when the plan is built).
     static var offeredTypes: [String] {
-        ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L",
-         "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS", "TQ1_0", "TQ2_0"]
+        FileType.allCases.filter { $0.isOfferedByLlamaQuantize && Codecs.canQuantize($0.baseType) }.map(\.name)
     }
 
     static func run(_ arguments: ParsedArguments) throws {
@@ -41,15 +48,36 @@ enum QuantizeCommand: Command {
         var options = QuantizationOptions(pure: arguments.flag("--pure"), leaveOutputTensor: arguments.flag("--leave-output-tensor"))
         options.outputTensorType = try typeOption("--output-tensor-type", arguments)
         options.tokenEmbeddingType = try typeOption("--token-embedding-type", arguments)
+        let importance = try importanceMatrix(arguments, spec: spec)
         try refuseExisting(outputPath, force: arguments.flag("--force"))
         let input = InputModel(label: inputPath, model: try GGUFModel(path: inputPath))
         let plan = try MergePlan.quantize(input, fileType: fileType, options: options,
-                                          allowRequantize: arguments.flag("--allow-requantize"),
+                                          allowRequantize: arguments.flag("--allow-requantize"), importance: importance,
                                           recipe: try recipeOption(arguments, command: spec))
         let progress = ProgressPrinter(plan: plan, quiet: arguments.flag("--quiet"))
         try MergeEngine(threads: threads).run(plan, to: outputPath, progress: progress.update)
         progress.finish(output: outputPath)
         if !arguments.flag("--quiet") { FileHandle.standardError.write(Data(plan.promotionSummary.utf8)) }
+    }
+
+    /// `--imatrix`, filtered by `--include-weights` / `--exclude-weights` (which llama-quantize does not
+    /// allow together).
+    static func importanceMatrix(_ arguments: ParsedArguments, spec: CommandSpec = spec) throws -> ImportanceMatrix? {
+        let including = arguments.all("--include-weights"), excluding = arguments.all("--exclude-weights")
+        guard let path = arguments.value("--imatrix") else {
+            if !including.isEmpty || !excluding.isEmpty {
+                throw UsageError(command: spec, message: "--include-weights and --exclude-weights need --imatrix")
+            }
+            return nil
+        }
+        if !including.isEmpty && !excluding.isEmpty {
+            throw UsageError(command: spec, message: "--include-weights and --exclude-weights cannot be combined")
+        }
+        do {
+            return try ImportanceMatrix(path: path).filtered(including: including, excluding: excluding)
+        } catch {
+            throw MergeError.importanceMatrix(error)
+        }
     }
 
     static func typeOption(_ name: String, _ arguments: ParsedArguments) throws(UsageError) -> GGMLType? {
