@@ -1,4 +1,6 @@
 import Foundation
+import GGUF
+import Quant
 
 /// A resolved parameter value, as mergekit's parameters are: a number or a flag.
 public enum ParameterValue: Sendable, Equatable, CustomStringConvertible {
@@ -172,6 +174,12 @@ public enum MergeError: Error, Equatable, CustomStringConvertible {
     /// Inputs that cannot be merged together (architecture, names, shapes, vocabulary).
     case incompatible(String)
     case other(String)
+    /// A GGUF file cannot be read, or the output cannot be written there: the reader's or writer's
+    /// error, with what the file was to the merge (`config.yml: model 'a.gguf'`) when that helps.
+    case gguf(GGUFError, context: String?)
+    /// llama-quantize's type rules refuse the output (a type that needs an importance matrix, rows
+    /// no type fits, …); `context` names the model or config.
+    case quantization(QuantError, context: String)
 
     public var description: String {
         switch self {
@@ -179,6 +187,8 @@ public enum MergeError: Error, Equatable, CustomStringConvertible {
         case let .file(message), let .input(message), let .incompatible(message), let .other(message): message
         case let .unsupportedType(file, tensor, type): "\(file): tensor \(tensor): type \(type) is not supported"
         case let .adapter(path, reason): "\(path): \(reason)"
+        case let .gguf(error, context): context.map { "\($0): \(error)" } ?? error.description
+        case let .quantization(error, context): "\(context): \(error)"
         }
     }
 }

@@ -44,18 +44,23 @@ public struct MergeOptions: Sendable {
     public var outputName: String?
     /// The config text, stored under `ggufmerge.config` in the output.
     public var configText: String?
+    /// Where the output goes; when set, the plan checks it can be written there (`check(output:)`).
+    public var output: OutputTarget?
 
-    public init(outputType: OutputType? = nil, outputName: String? = nil, configText: String? = nil) {
+    public init(outputType: OutputType? = nil, outputName: String? = nil, configText: String? = nil,
+                output: OutputTarget? = nil) {
         self.outputType = outputType
         self.outputName = outputName
         self.configText = configText
+        self.output = output
     }
 }
 
 extension MergePlan {
     /// Plans `config`: opens every model (and LoRA adapter) it names, checks they can be merged, lays
     /// out the output tensors as mergekit's planner does, resolves each tensor's parameters, and picks
-    /// each output type. Nothing is written; every error surfaces here.
+    /// each output type. Nothing is written; every error a run can know of in advance surfaces here
+    /// (see `PlanChecks.swift`).
     public static func build(_ config: MergeConfig, options: MergeOptions = .init()) throws -> MergePlan {
         let method = try config.method()
         try config.validate(for: method)
@@ -106,21 +111,22 @@ extension MergePlan {
 
         let outputType = try options.outputType ?? outputType(config)
         if case let .fileType(fileType) = outputType {
-            try applyRecipe(fileType, to: &jobs, metadata: reference.model.metadata, label: config.file)
+            do { try applyRecipe(fileType, to: &jobs, metadata: reference.model.metadata, label: config.file) }
+            catch let error as QuantError { throw MergeError.quantization(error, context: config.file) }
         } else {
             try fallBackToEncodableTypes(&jobs)
         }
         let metadata = try outputMetadata(config: config, options: options, reference: reference, inputs: inputs,
                                           inputIndex: inputIndex, layers: layout.layers.count, jobs: jobs,
                                           outputType: outputType)
-        return MergePlan(method: method, inputs: inputs, jobs: jobs, metadata: metadata)
+        let plan = MergePlan(method: method, inputs: inputs, jobs: jobs, metadata: metadata)
+        try plan.checkCodecs()
+        if let output = options.output { try plan.check(output: output) }
+        return plan
     }
 
     static func open(_ reference: ModelReference, config: MergeConfig) throws -> InputModel {
-        let model: GGUFModel
-        do { model = try GGUFModel(path: reference.path) } catch {
-            throw MergeError.input("\(config.file): model '\(reference.text)': \(error)")
-        }
+        let model = try InputModel.openModel(path: reference.path, context: "\(config.file): model '\(reference.text)'")
         var adapter: LoRAAdapter?
         if let path = reference.adapter {
             adapter = try LoRAAdapter(path: path, scale: Float(reference.adapterScale ?? 1))

@@ -16,10 +16,12 @@ extension MergePlan {
     /// edits over one input model. Tensors whose type does not change are copied byte for byte;
     /// the others are dequantized to float and encoded, as llama-quantize does.
     ///
-    /// - Parameter allowRequantize: a quantized tensor may be re-encoded in another quantized type
-    ///   (llama-quantize's `--allow-requantize`); otherwise that is an error.
+    /// - Parameters:
+    ///   - allowRequantize: a quantized tensor may be re-encoded in another quantized type
+    ///     (llama-quantize's `--allow-requantize`); otherwise that is an error.
+    ///   - output: when given, checked as `check(output:)` does.
     public static func quantize(_ input: InputModel, fileType: FileType, options: QuantizationOptions = .init(),
-                                allowRequantize: Bool = false) throws(MergeError) -> MergePlan {
+                                allowRequantize: Bool = false, output: OutputTarget? = nil) throws(MergeError) -> MergePlan {
         let model = input.model
         let tensors = model.tensors.map { QuantizationRecipe.Tensor(name: $0.name, shape: $0.shape, type: $0.type) }
         let recipe: QuantizationRecipe
@@ -27,7 +29,7 @@ extension MergePlan {
             recipe = try QuantizationRecipe(fileType: fileType, options: options,
                                             model: try ModelHyperparameters(metadata: model.metadata), tensors: tensors)
         } catch {
-            throw .incompatible("\(input.label): \(error)")
+            throw .quantization(error, context: input.label)
         }
         var jobs: [TensorJob] = []
         for index in recipe.order {
@@ -44,7 +46,10 @@ extension MergePlan {
                                   operation: .copy(TensorSource(input: 0, tensor: tensor))))
         }
         let entries = QuantizedMetadata.apply(to: Array(model.metadata), fileType: fileType) { MetadataValue.uint32($0) }
-        return MergePlan(method: nil, inputs: [input], jobs: jobs,
-                         metadata: Metadata(entries.map { ($0.key, $0.value) }))
+        let plan = MergePlan(method: nil, inputs: [input], jobs: jobs,
+                             metadata: Metadata(entries.map { ($0.key, $0.value) }))
+        try plan.checkCodecs()
+        if let output { try plan.check(output: output) }
+        return plan
     }
 }

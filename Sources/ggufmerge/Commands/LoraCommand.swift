@@ -25,9 +25,13 @@ enum LoraCommand: Command {
         for argument in arguments.positionals.dropFirst() {
             var path = argument
             var scale = "1"
-            if let colon = argument.lastIndex(of: ":"), Double(argument[argument.index(after: colon)...]) != nil {
+            if let colon = argument.lastIndex(of: ":"), !FileManager.default.fileExists(atPath: argument) {
+                let text = argument[argument.index(after: colon)...]
+                guard let value = Double(text), value.isFinite else {
+                    throw UsageError(command: spec, message: "\(argument): scale '\(text)' is not a number (adapter.gguf:0.5)")
+                }
                 path = String(argument[..<colon])
-                scale = String(argument[argument.index(after: colon)...])
+                scale = value.description
             }
             yaml += "  - model: {model: \(quoted(base)), lora: \(quoted(path)), lora_scale: \(scale)}\n"
         }

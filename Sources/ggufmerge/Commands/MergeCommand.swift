@@ -15,7 +15,7 @@ enum MergeCommand: Command {
         options: [
             .init(names: ["-o", "--output"], valueName: "out.gguf", help: "The merged model to write."),
             .init(names: ["--outtype"], valueName: "type", help: "Output type: a llama-quantize file type (Q4_K_M, Q8_0, F16, …); default: each tensor's type in the base model."),
-            .init(names: ["--threads"], valueName: "n", help: "Threads (default: the core count)."),
+            .init(names: ["-t", "--threads"], valueName: "n", help: "Threads (default: the core count)."),
             .init(names: ["--seed"], valueName: "n", help: "Seed for DARE/DELLA (default 0); results do not depend on --threads."),
             .init(names: ["--dry-run"], help: "Print the per-tensor plan and the output size; write nothing."),
             .init(names: ["--report"], help: "After merging, list the tensors whose requantization added the most error."),
@@ -49,9 +49,8 @@ enum MergeCommand: Command {
     /// Plans and runs `config` with the shared merge options (also used by `lora`).
     static func execute(_ config: MergeConfig, configText: String, arguments: ParsedArguments, spec: CommandSpec) throws {
         let dryRun = arguments.flag("--dry-run")
-        guard let output = arguments.value("--output") ?? (dryRun ? "" : nil) else {
-            throw UsageError(command: spec, message: "missing -o <out.gguf>")
-        }
+        let output = arguments.value("--output")
+        guard output != nil || dryRun else { throw UsageError(command: spec, message: "missing -o <out.gguf>") }
         var options = MergeOptions(outputName: arguments.value("--name"), configText: configText)
         if let name = arguments.value("--outtype") {
             guard let type = OutputType(name: name) else {
@@ -62,16 +61,18 @@ enum MergeCommand: Command {
         let threads = try arguments.integer("--threads", in: 1 ... 1024, command: spec) ?? ProcessInfo.processInfo.activeProcessorCount
         let seed = try arguments.integer("--seed", in: 0 ... Int.max, command: spec) ?? 0
         let split = try splitPolicy(arguments, spec: spec)
-        if !dryRun { try refuseExisting(output, force: arguments.flag("--force")) }
+        let target = output.map { OutputTarget(path: $0, split: split, overwrite: arguments.flag("--force")) }
+        options.output = target
 
         let plan = try MergePlan.build(config, options: options)
-        if dryRun {
+        guard let target, !dryRun else {
             print(describe(plan), terminator: "")
             return
         }
         let progress = ProgressPrinter(plan: plan, quiet: arguments.flag("--quiet"))
-        try MergeEngine(threads: threads, seed: UInt64(seed)).run(plan, to: output, split: split, progress: progress.update)
-        progress.finish(output: output)
+        removeLeftovers(of: target)
+        try MergeEngine(threads: threads, seed: UInt64(seed)).run(plan, to: target.path, split: split, progress: progress.update)
+        progress.finish(output: target.path)
         if arguments.flag("--report") { print(progress.report(), terminator: "") }
     }
 

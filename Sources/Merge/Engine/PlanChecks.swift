@@ -1,0 +1,53 @@
+import Foundation
+import GGUF
+import Quant
+
+/// The checks that make a plan a contract: whatever a run can fail on for reasons known before it
+/// starts is refused here, before the output exists (and `--dry-run` fails the same way).
+extension MergePlan {
+    /// Checks that the output can be written where `target` says: its directory exists and is
+    /// writable, no file of it is a directory or an input, and none exists unless overwriting.
+    public func check(output target: OutputTarget) throws(MergeError) {
+        do {
+            try target.check(byteCounts: jobs.map(\.byteCount), protecting: inputs.flatMap(\.paths))
+        } catch {
+            throw .gguf(error, context: nil)
+        }
+    }
+
+    /// Checks that every tensor the engine must decode has a type this version decodes, and every
+    /// tensor it must encode a type it encodes (a tensor copied in its own type needs neither).
+    public func checkCodecs() throws(MergeError) {
+        for job in jobs {
+            if case let .copy(source) = job.operation, source.tensor.type == job.outputType,
+               inputs[source.input].adapter?.pairs[source.tensor.name] == nil { continue }
+            for source in job.sources where !Codecs.canDequantize(source.tensor.type) {
+                throw .unsupportedType(file: inputs[source.input].label, tensor: source.tensor.name,
+                                       type: source.tensor.type.name)
+            }
+            guard Codecs.canQuantize(job.outputType) else {
+                throw .unsupportedType(file: "output", tensor: job.name, type: job.outputType.name)
+            }
+        }
+    }
+}
+
+extension InputModel {
+    /// The model at `path` as an input labelled by its path (see `openModel`).
+    public static func open(path: String) throws(MergeError) -> InputModel {
+        InputModel(label: path, model: try openModel(path: path, context: nil))
+    }
+
+    /// Opens the model at `path` (one file or the first shard of a split model) as an input, refusing
+    /// a LoRA adapter given where a model belongs. `context` says what the path is to the user
+    /// (`config.yml: model 'a.gguf'`).
+    static func openModel(path: String, context: String?) throws(MergeError) -> GGUFModel {
+        let model: GGUFModel
+        do { model = try GGUFModel(path: path) } catch { throw .gguf(error, context: context) }
+        if model.metadata["general.type"]?.string == "adapter" {
+            throw .input((context.map { $0 + ": " } ?? "") + "\(path) is a LoRA adapter, not a model; "
+                         + "apply it to its base as base.gguf+\(URL(fileURLWithPath: path).lastPathComponent) or with 'ggufmerge lora'")
+        }
+        return model
+    }
+}
