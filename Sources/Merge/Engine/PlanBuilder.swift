@@ -98,6 +98,7 @@ extension MergePlan {
             }
             try checkShapes(sources, inputs: inputs, output: name)
             let resolved = try config.resolveParameters(for: method, at: site, layout: layout)
+            try config.checkWeightSum(resolved, method: method, tensor: name)
             let exact = method.exactInput(parameters: resolved.global, modelParameters: resolved.perModel,
                                           baseIndex: resolved.baseIndex)
             let operation: TensorJob.Operation = if let exact {

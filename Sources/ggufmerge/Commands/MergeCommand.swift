@@ -30,20 +30,17 @@ enum MergeCommand: Command {
         ])
 
     static func run(_ arguments: ParsedArguments) throws {
-        let config: MergeConfig
-        let text: String
         if arguments.value("--method") != nil {
-            text = try quickConfig(arguments)
-            config = try MergeConfig.parse(text, file: "<command line>", directory: FileManager.default.currentDirectoryPath)
+            let quick = try quickConfig(arguments)
+            try quick.run { config in try execute(config, configText: quick.yaml, arguments: arguments, spec: spec) }
         } else {
             guard arguments.positionals.count == 1 else {
                 throw UsageError(command: spec, message: arguments.positionals.isEmpty ? "missing <config.yml> (or --method)" : "expected one config file; to list models use --method")
             }
             let path = arguments.positionals[0]
-            config = try MergeConfig.load(path: path)
-            text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            let config = try MergeConfig.load(path: path)
+            try execute(config, configText: (try? String(contentsOfFile: path, encoding: .utf8)) ?? "", arguments: arguments, spec: spec)
         }
-        try execute(config, configText: text, arguments: arguments, spec: spec)
     }
 
     /// Plans and runs `config` with the shared merge options (also used by `lora`).
@@ -121,30 +118,15 @@ enum MergeCommand: Command {
 
     /// The quick form as a mergekit config: models listed, `--param` values as global parameters
     /// (mergekit falls back to them for per-model parameters such as `weight` and `density`).
-    static func quickConfig(_ arguments: ParsedArguments) throws(UsageError) -> String {
+    static func quickConfig(_ arguments: ParsedArguments) throws(UsageError) -> QuickConfig {
         guard !arguments.positionals.isEmpty else { throw UsageError(command: spec, message: "--method needs the models to merge") }
-        var yaml = "merge_method: \(quoted(arguments.value("--method")!))\n"
-        if let base = arguments.value("--base") { yaml += "base_model: \(quoted(base))\n" }
-        yaml += "models:\n"
-        for model in arguments.positionals { yaml += "  - model: \(quoted(model))\n" }
-        return yaml + (try parametersYAML(arguments.all("--param"), spec: spec))
+        let method = arguments.value("--method")!
+        var quick = QuickConfig()
+        quick.add("merge_method: \(quoted(method))", from: "--method \(method)")
+        if let base = arguments.value("--base") { quick.add("base_model: \(quoted(base))", from: "--base \(base)") }
+        quick.add("models:", from: nil)
+        for model in arguments.positionals { quick.add("  - model: \(quoted(model))", from: "<model> \(model)") }
+        try quick.addParameters(arguments.all("--param"), spec: spec)
+        return quick
     }
-}
-
-/// `--param key=value` options as a config's global `parameters:` block (empty without any).
-func parametersYAML(_ params: [String], spec: CommandSpec) throws(UsageError) -> String {
-    guard !params.isEmpty else { return "" }
-    var yaml = "parameters:\n"
-    for param in params {
-        guard let equals = param.firstIndex(of: "="), equals != param.startIndex else {
-            throw UsageError(command: spec, message: "--param takes key=value, not '\(param)'")
-        }
-        yaml += "  \(param[..<equals]): \(param[param.index(after: equals)...])\n"
-    }
-    return yaml
-}
-
-/// A YAML double-quoted scalar.
-func quoted(_ text: String) -> String {
-    "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
 }

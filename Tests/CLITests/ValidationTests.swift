@@ -1,0 +1,75 @@
+import Foundation
+import GGUF
+import Testing
+
+/// Errors known before a run are refused before it, naming where the user wrote the culprit:
+/// `file:line:column` in a config, the option on the command line.
+@Suite struct ValidationTests {
+    static let merge = CLITests.merge
+
+    static func runConfig(_ yaml: String) throws -> CLITests.Result {
+        let directory = try CLITests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try CLITests.run(["merge", try CLITests.config(yaml, in: directory), "-o", directory + "/out.gguf"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["config.yml"])
+        return result
+    }
+
+    @Test(arguments: [
+        ("ties", "density: 1.5", "3:38: parameter 'density' of model", "is 1.5, outside [0, 1]"),
+        ("ties", "density: -0.2", "3:38: parameter 'density' of model", "is -0.2, outside [0, 1]"),
+        ("ties", "density: [1, 0.5, 1.2]", "3:47: parameter 'density' of model", "is 1.2, outside [0, 1]"),
+        ("breadcrumbs", "density: 0.9, gamma: 2", "3:50: parameter 'gamma' of model", "is 2, outside [0, 1]"),
+        ("ties", "density: .nan", "3:38: parameter 'density' of model", "must be a finite number"),
+    ])
+    func parameterOutOfRange(_ method: String, _ parameters: String, _ position: String, _ message: String) throws {
+        let yaml = "models:\n  - model: \(Self.merge)/a.gguf\n    parameters: {weight: 1, \(parameters)}\nmerge_method: \(method)\nbase_model: \(Self.merge)/base.gguf\n"
+        let result = try Self.runConfig(yaml)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("config.yml:\(position)") && result.stderr.contains(message), "\(result.stderr)")
+    }
+
+    /// Normalizing weights that sum to 0 (linear), or NuSLERP's t = w₂/(w₁+w₂) with w₁ + w₂ = 0, name
+    /// the line that set the weights.
+    @Test(arguments: [("linear", "", "weights sum to 0, which normalizing divides by"),
+                      ("nuslerp", "", "weights sum to 0: t = w₂ / (w₁ + w₂) is undefined")])
+    func weightsSummingToZero(_ method: String, _ extra: String, _ message: String) throws {
+        let yaml = "models:\n  - model: \(Self.merge)/a.gguf\n    parameters:\n      weight: 0.5\n  - model: \(Self.merge)/b.gguf\n    parameters: {weight: -0.5}\nmerge_method: \(method)\n"
+        let result = try Self.runConfig(yaml)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("config.yml:4:15: \(method): tensor ") && result.stderr.contains(message), "\(result.stderr)")
+    }
+
+    /// The quick form's errors name the option, not a position in a config the user never wrote.
+    @Test(arguments: [
+        (["--method", "slerp", "--param", "t=0.5", "{a}", "{b}"], "Error: --method slerp: merge method 'slerp' requires a base_model"),
+        (["--method", "ties", "--param", "density=2", "--param", "weight=1", "--base", "{base}", "{a}"], "Error: --param density=2: parameter 'density' is 2, outside [0, 1]"),
+        (["--method", "nuslerp", "--param", "weight=0", "{a}", "{b}"], "Error: --param weight=0: nuslerp: tensor "),
+        (["--method", "linear", "--param", "weight=1", "--base", "{base}", "missing.gguf"], "missing.gguf: cannot open"),
+    ])
+    func quickFormNamesTheOption(_ template: [String], _ message: String) throws {
+        let directory = try CLITests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let arguments = ["merge"] + template.map {
+            $0.replacingOccurrences(of: "{a}", with: Self.merge + "/a.gguf").replacingOccurrences(of: "{b}", with: Self.merge + "/b.gguf")
+                .replacingOccurrences(of: "{base}", with: Self.merge + "/base.gguf")
+        } + ["-o", directory + "/out.gguf"]
+        let result = try CLITests.run(arguments)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(message) && !result.stderr.contains(":1:") && !result.stderr.contains(":6:"), "\(result.stderr)")
+    }
+
+    /// llama.cpp's habits: `-t`, `-V`, `help <command>`.
+    @Test func llamaCppHabits() throws {
+        let version = try CLITests.run(["-V"])
+        #expect(version.status == 0 && version.stdout.hasPrefix("ggufmerge "))
+        let help = try CLITests.run(["help", "merge"])
+        #expect(help.status == 0 && help.stdout.contains("-t, --threads <n>") && help.stdout.contains("-q, --quiet"))
+        let badHelp = try CLITests.run(["help", "frobnicate"])
+        #expect(badHelp.status == 2 && badHelp.stderr.hasPrefix("Error: unknown command 'frobnicate'"))
+        let threads = try CLITests.run(["merge", Self.merge + "/ties.yml", "-t", "0", "--dry-run"])
+        #expect(threads.status == 2 && threads.stderr.contains("--threads takes a whole number from 1 to 1024, not '0'"))
+        let positional = try CLITests.run(["quantize", Self.merge + "/a.gguf", "/tmp/x.gguf", "Q8_0", "many"])
+        #expect(positional.status == 2 && positional.stderr.contains("<threads> takes a whole number"))
+    }
+}
