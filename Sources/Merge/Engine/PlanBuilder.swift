@@ -78,6 +78,7 @@ extension MergePlan {
             return metadata["\(architecture).block_count"]?.int ?? 0
         }
         try checkArchitectures(inputs)
+        try checkHyperparameters(inputs)
 
         // The reference model: the base, else the first source; its metadata and types lead.
         let referenceModel = layout.baseModels.first.flatMap { $0 } ?? layout.slices[0].sources[0].model

@@ -51,3 +51,31 @@ extension InputModel {
         return model
     }
 }
+
+extension MergePlan {
+    /// The `<arch>.` hyperparameters llama.cpp reads that fix the shape of a layer or how it
+    /// computes (`block_count` excepted: the output's is recomputed; `context_length` excepted: a
+    /// training length, not a shape). Layers stacked from models that differ in one of these make a
+    /// file llama.cpp loads wrongly or not at all.
+    static let sharedHyperparameters = [
+        "embedding_length", "feed_forward_length", "attention.head_count", "attention.head_count_kv",
+        "attention.key_length", "attention.value_length", "rope.dimension_count", "rope.freq_base",
+        "rope.scaling.type", "rope.scaling.factor", "attention.layer_norm_rms_epsilon",
+        "attention.layer_norm_epsilon", "vocab_size", "expert_count", "expert_used_count",
+    ]
+
+    /// Checks that every input agrees with the first on each of `sharedHyperparameters` (present in
+    /// both or absent in both, equal values).
+    static func checkHyperparameters(_ inputs: [InputModel]) throws(MergeError) {
+        guard let first = inputs.first, let architecture = first.model.metadata["general.architecture"]?.string else { return }
+        for input in inputs.dropFirst() {
+            for name in sharedHyperparameters {
+                let key = "\(architecture).\(name)"
+                let a = first.model.metadata[key], b = input.model.metadata[key]
+                guard a != b else { continue }
+                throw .incompatible("\(key) is \(b.map { "\($0)" } ?? "missing") in \(input.label) but \(a.map { "\($0)" } ?? "missing") in \(first.label): "
+                                    + "models merged or stacked must agree on the hyperparameters llama.cpp reads")
+            }
+        }
+    }
+}
