@@ -211,14 +211,22 @@ extension MergePlan {
         }
     }
 
-    /// The base's metadata with provenance: `general.name`, `general.base_model.*` as llama.cpp's
-    /// converter writes them, the config under `ggufmerge.config`, the layer count, the file type.
+    /// The base's metadata with provenance: `general.name` (`name:`/`--name`, else derived from the
+    /// inputs), `general.size_label` recomputed from the output's tensors, `general.base_model.*` as
+    /// llama.cpp's converter writes them, the config (without local directories) under
+    /// `ggufmerge.config`, the layer count, the file type.
     static func outputMetadata(config: MergeConfig, options: MergeOptions, reference: InputModel, inputs: [InputModel],
                                inputIndex: [ModelReference: Int], layers: Int, jobs: [TensorJob],
                                outputType: OutputType) throws -> Metadata {
         var metadata = reference.model.metadata
         let architecture = metadata["general.architecture"]?.string ?? ""
-        if let name = options.outputName ?? config.name { metadata.set("general.name", .string(name)) }
+        let inputNames = inputs.map { input in
+            input.model.metadata["general.name"]?.string ?? URL(fileURLWithPath: input.model.path).deletingPathExtension().lastPathComponent
+        }
+        let baseIndex = config.baseModel.flatMap { inputIndex[$0] }
+        metadata.set("general.name", .string(options.outputName ?? config.name
+            ?? Provenance.derivedName(inputNames: inputNames, baseIndex: baseIndex, method: config.mergeMethod)))
+        metadata.set("general.size_label", .string(Provenance.sizeLabel(jobs.map { ($0.name, $0.shape) })))
         if let count = metadata["\(architecture).block_count"], count.int != layers {
             metadata.set("\(architecture).block_count", .uint32(UInt32(layers)))
         }
@@ -233,13 +241,14 @@ extension MergePlan {
         metadata.set("general.base_model.count", .uint32(UInt32(inputs.count)))
         for (index, input) in inputs.enumerated() {
             let parent = input.model.metadata
-            let name = parent["general.name"]?.string ?? URL(fileURLWithPath: input.model.path).deletingPathExtension().lastPathComponent
-            metadata.set("general.base_model.\(index).name", .string(name))
+            metadata.set("general.base_model.\(index).name", .string(inputNames[index]))
             for field in ["organization", "version", "repo_url"] {
                 if let value = parent["general.\(field)"] { metadata.set("general.base_model.\(index).\(field)", value) }
             }
         }
-        if let text = options.configText { metadata.set("ggufmerge.config", .string(text)) }
+        if let text = options.configText {
+            metadata.set("ggufmerge.config", .string(Provenance.configWithoutLocalPaths(text, references: config.referencedModels)))
+        }
 
         let types = Set(jobs.map(\.outputType))
         let fileType: FileType? = switch outputType {
