@@ -79,6 +79,20 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["config.yml", "wide.gguf"])
     }
 
+    /// Q4_K_M on rows that are not a multiple of 256 falls back, as llama-quantize does; the progress
+    /// lines and the report say so.
+    @Test func shapeFallbackIsReported() throws {
+        let directory = try CLITests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try CLITests.run(["merge", Self.merge + "/ties.yml", "-o", directory + "/out.gguf", "--outtype", "Q4_K_M", "--report"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let note = "rows of 64 are not a multiple of 256, required for Q4_K: fallback Q5_0"
+        #expect(result.stderr.contains("blk.0.attn_k.weight Q5_0 (requant error") && result.stderr.contains(note), "\(result.stderr)")
+        #expect(result.stdout.contains("shape fallbacks (as llama-quantize warns):\n") && result.stdout.contains("  blk.0.attn_k.weight: \(note)"))
+        let model = try GGUFModel(path: directory + "/out.gguf")
+        #expect(model.tensor(named: "blk.0.attn_k.weight")?.type == .q5_0)
+    }
+
     /// llama.cpp's habits: `-t`, `-V`, `help <command>`.
     @Test func llamaCppHabits() throws {
         let version = try CLITests.run(["-V"])

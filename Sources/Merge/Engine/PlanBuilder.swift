@@ -112,8 +112,9 @@ extension MergePlan {
         }
 
         let outputType = try options.outputType ?? outputType(config)
+        var fallbacks: [String: GGMLType] = [:]
         if case let .fileType(fileType) = outputType {
-            do { try applyRecipe(fileType, to: &jobs, metadata: reference.model.metadata, label: config.file) }
+            do { fallbacks = try applyRecipe(fileType, to: &jobs, metadata: reference.model.metadata, label: config.file) }
             catch let error as QuantError { throw MergeError.quantization(error, context: config.file) }
         } else {
             try fallBackToEncodableTypes(&jobs)
@@ -121,7 +122,8 @@ extension MergePlan {
         let metadata = try outputMetadata(config: config, options: options, reference: reference, inputs: inputs,
                                           inputIndex: inputIndex, layers: layout.layers.count, jobs: jobs,
                                           outputType: outputType)
-        let plan = MergePlan(method: method, inputs: inputs, jobs: jobs, metadata: metadata)
+        var plan = MergePlan(method: method, inputs: inputs, jobs: jobs, metadata: metadata)
+        plan.fallbacks = fallbacks
         try plan.checkCodecs()
         if let output = options.output { try plan.check(output: output) }
         return plan
@@ -196,11 +198,12 @@ extension MergePlan {
     }
 
     /// Applies llama-quantize's per-tensor rules for `fileType` to the output tensors (as if every
-    /// input were float).
-    static func applyRecipe(_ fileType: FileType, to jobs: inout [TensorJob], metadata: Metadata, label: String) throws {
+    /// input were float), and returns the recipe's shape fallbacks.
+    static func applyRecipe(_ fileType: FileType, to jobs: inout [TensorJob], metadata: Metadata, label: String) throws -> [String: GGMLType] {
         let tensors = jobs.map { QuantizationRecipe.Tensor(name: $0.name, shape: $0.shape, type: .f32) }
         let recipe = try QuantizationRecipe(fileType: fileType, model: try ModelHyperparameters(metadata: metadata), tensors: tensors)
         for index in jobs.indices { jobs[index].outputType = recipe.type(forTensorAt: index) }
+        return recipe.fallbacks
     }
 
     /// Types this version cannot encode (IQ and ternary types, …) become the closest it can: Q8_0 when

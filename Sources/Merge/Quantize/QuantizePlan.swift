@@ -46,8 +46,9 @@ extension MergePlan {
                                   operation: .copy(TensorSource(input: 0, tensor: tensor))))
         }
         let entries = QuantizedMetadata.apply(to: Array(model.metadata), fileType: fileType) { MetadataValue.uint32($0) }
-        let plan = MergePlan(method: nil, inputs: [input], jobs: jobs,
+        var plan = MergePlan(method: nil, inputs: [input], jobs: jobs,
                              metadata: Metadata(entries.map { ($0.key, $0.value) }))
+        plan.fallbacks = recipe.fallbacks
         try plan.checkCodecs()
         if let output { try plan.check(output: output) }
         return plan
