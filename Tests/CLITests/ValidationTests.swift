@@ -93,6 +93,20 @@ import Testing
         #expect(model.tensor(named: "blk.0.attn_k.weight")?.type == .q5_0)
     }
 
+    /// An output type the run could not produce is refused by the dry run already: one whose recipe
+    /// needs an importance matrix, or one this version cannot encode.
+    @Test(arguments: [("IQ2_XXS", "--outtype IQ2_XXS: tensor blk.0.attn_q.weight would be IQ2_XXS, which needs an importance matrix"),
+                      ("IQ3_S", "output: tensor blk.0.attn_q.weight: type IQ3_S is not supported")])
+    func unwritableOutputTypeIsRefusedUpFront(_ type: String, _ message: String) throws {
+        let directory = try CLITests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try InterruptionTests.writeModel(directory + "/x.gguf", seed: 1)
+        let result = try CLITests.run(["merge", "--method", "linear", "--param", "weight=1", "x.gguf", "-o", "out.gguf",
+                                       "--outtype", type, "--dry-run"], in: directory)
+        #expect(result.status == 2 && result.stdout.isEmpty)
+        #expect(result.stderr == "Error: \(message)\n", "\(result.stderr)")
+    }
+
     /// llama.cpp's habits: `-t`, `-V`, `help <command>`.
     @Test func llamaCppHabits() throws {
         let version = try CLITests.run(["-V"])

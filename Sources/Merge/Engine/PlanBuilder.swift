@@ -115,7 +115,9 @@ extension MergePlan {
         var fallbacks: [String: GGMLType] = [:]
         if case let .fileType(fileType) = outputType {
             do { fallbacks = try applyRecipe(fileType, to: &jobs, metadata: reference.model.metadata, label: config.file) }
-            catch let error as QuantError { throw MergeError.quantization(error, context: config.file) }
+            catch let error as QuantError {
+                throw MergeError.quantization(error, context: options.outputType.map { "--outtype \($0)" } ?? config.file)
+            }
         } else {
             try fallBackToEncodableTypes(&jobs)
         }
