@@ -20,6 +20,7 @@ let toolSpec = CommandSpec(
         """)
 
 func fail(_ message: String, usage: CommandSpec? = nil, code: ExitCode) -> Never {
+    while Interruption.inProgress { pause() }  // the signal's handler reports and exits
     FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
     if let usage { FileHandle.standardError.write(Data("Usage: \(usage.usage)\n  See '\(usage.name == "ggufmerge" ? "ggufmerge" : "ggufmerge " + usage.name) --help'.\n".utf8)) }
     exit(code.rawValue)
