@@ -169,8 +169,8 @@ public enum MergeError: Error, Equatable, CustomStringConvertible {
     case unsupportedType(file: String, tensor: String, type: String)
     /// A LoRA adapter is malformed or does not fit its base.
     case adapter(path: String, reason: String)
-    /// An input the user named cannot be used (missing, unreadable, not GGUF).
-    case input(String)
+    /// A LoRA adapter (`general.type = adapter`) given where a model belongs; `context` says where.
+    case adapterAsModel(path: String, context: String?)
     /// Inputs that cannot be merged together (architecture, names, shapes, vocabulary).
     case incompatible(String)
     case other(String)
@@ -184,10 +184,13 @@ public enum MergeError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .invalidInputs(method, tensor, reason): "\(method): tensor \(tensor): \(reason)"
-        case let .file(message), let .input(message), let .incompatible(message), let .other(message): message
+        case let .file(message), let .incompatible(message), let .other(message): message
         case let .unsupportedType(file, tensor, type): "\(file): tensor \(tensor): type \(type) is not supported"
         case let .adapter(path, reason): "\(path): \(reason)"
         case let .gguf(error, context): context.map { "\($0): \(error)" } ?? error.description
+        case let .adapterAsModel(path, context):
+            (context.map { $0 + ": " } ?? "") + "\(path) is a LoRA adapter, not a model; apply it to its base as "
+                + "base.gguf+\(path.split(separator: "/").last.map(String.init) ?? path) or with 'ggufmerge lora'"
         case let .quantization(error, context): "\(context): \(error)"
         }
     }

@@ -1,4 +1,3 @@
-import Foundation
 import GGUF
 import Quant
 
@@ -45,8 +44,7 @@ extension InputModel {
         let model: GGUFModel
         do { model = try GGUFModel(path: path) } catch { throw .gguf(error, context: context) }
         if model.metadata["general.type"]?.string == "adapter" {
-            throw .input((context.map { $0 + ": " } ?? "") + "\(path) is a LoRA adapter, not a model; "
-                         + "apply it to its base as base.gguf+\(URL(fileURLWithPath: path).lastPathComponent) or with 'ggufmerge lora'")
+            throw .adapterAsModel(path: path, context: context)
         }
         return model
     }
