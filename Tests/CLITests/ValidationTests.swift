@@ -107,6 +107,26 @@ import Testing
         #expect(result.stderr == "Error: \(message)\n", "\(result.stderr)")
     }
 
+    /// The output's name, size label and stored config describe the output, not the base.
+    @Test func outputMetadataDescribesTheMerge() throws {
+        let directory = try CLITests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sliced = try CLITests.run(["merge", Self.merge + "/passthrough-slices.yml", "-o", directory + "/p.gguf", "-q"])
+        #expect(sliced.status == 0, "\(sliced.stderr)")
+        let model = try GGUFModel(path: directory + "/p.gguf")
+        // a.gguf says 177K; gguf-py's size_label over this output's 41,280 weights says 41K.
+        #expect(model.metadata["general.size_label"]?.string == "41K")
+        #expect(model.metadata["general.name"]?.string == "A + B (passthrough)")
+
+        let quick = try CLITests.run(["merge", "--method", "linear", "--param", "weight=0.5", Self.merge + "/a.gguf",
+                                      Self.merge + "/b.gguf", "-o", directory + "/l.gguf", "--name", "My Merge", "-q"])
+        #expect(quick.status == 0, "\(quick.stderr)")
+        let linear = try GGUFModel(path: directory + "/l.gguf")
+        #expect(linear.metadata["general.name"]?.string == "My Merge")
+        let config = try #require(linear.metadata["ggufmerge.config"]?.string)
+        #expect(config.contains("- model: \"a.gguf\"") && !config.contains(Self.merge), "\(config)")
+    }
+
     /// llama.cpp's habits: `-t`, `-V`, `help <command>`.
     @Test func llamaCppHabits() throws {
         let version = try CLITests.run(["-V"])
