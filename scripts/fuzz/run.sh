@@ -5,7 +5,8 @@
 #
 # Builds the library modules with coverage and AddressSanitizer into .build/fuzz, seeds each corpus
 # from Fixtures/ (and ../shared/reference/ when present), runs each target and prints its last status
-# line. A crash stops with a non-zero exit and leaves the reproducer in .build/fuzz/crashes/.
+# line. A crash, or an input that takes over 20 s, stops with a non-zero exit and leaves the
+# reproducer in .build/fuzz/crashes/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:-60}"
@@ -41,7 +42,7 @@ find Fixtures -name '*.yml' -exec cp {} "$out/corpus/config/" \;
 for target in gguf-reader config; do
     echo "== fuzz $target for ${seconds}s"
     log="$out/$target.log"
-    if ! "$out/$target" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 \
+    if ! "$out/$target" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 -timeout=20 \
             -artifact_prefix="$out/crashes/$target-" "$out/corpus/$target" >"$log" 2>&1; then
         tail -40 "$log"
         echo "fuzz $target: crash (reproducer in $out/crashes)" >&2
