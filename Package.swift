@@ -3,6 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "ggufmerge",
+    // Mutex and Atomic (Synchronization) need macOS 15; Linux has no minimum.
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "Quant", targets: ["Quant"]),

@@ -76,6 +76,10 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable, Sendable {
     case writeFailed(path: String, reason: String)
     /// The output path names the same file as one of the inputs.
     case wouldOverwriteInput(path: String, input: String)
+    /// The output path cannot be used (checked before any work: `OutputTarget.check`).
+    case unusableOutput(path: String, problem: OutputProblem)
+    /// The process is being interrupted: no new output file may be created.
+    case interrupted(path: String)
     /// A tensor descriptor or metadata entry the writer cannot encode.
     case invalidOutput(path: String, reason: String)
     /// `append` was given a buffer whose size differs from the descriptor's `byteCount`.
@@ -98,7 +102,8 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable, Sendable {
              .misalignedTensor(let p, _, _, _), .overlappingTensor(let p, _, _, _, _),
              .unexpectedTensorOffset(let p, _, _, _), .tensorOutOfBounds(let p, _, _, _, _),
              .invalidSplit(let p, _), .tensorNotFound(let p, _), .cannotCreate(let p, _),
-             .writeFailed(let p, _), .wouldOverwriteInput(let p, _), .invalidOutput(let p, _),
+             .writeFailed(let p, _), .wouldOverwriteInput(let p, _), .unusableOutput(let p, _),
+             .interrupted(let p), .invalidOutput(let p, _),
              .wrongTensorSize(let p, _, _, _), .tensorCountMismatch(let p, _, _), .writerClosed(let p):
             return p
         }
@@ -163,6 +168,10 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): write failed: \(reason)"
         case .wouldOverwriteInput(let path, let input):
             return "\(path): output would overwrite the input \(input)"
+        case .unusableOutput(let path, let problem):
+            return "\(path): \(problem)"
+        case .interrupted(let path):
+            return "\(path): interrupted"
         case .invalidOutput(let path, let reason):
             return "\(path): \(reason)"
         case .wrongTensorSize(let path, let tensor, let expected, let actual):

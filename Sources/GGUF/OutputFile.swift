@@ -7,7 +7,9 @@ import Musl
 #endif
 
 /// A file being written through a fixed buffer with raw `write(2)`; written under a temporary name
-/// next to its destination and renamed into place by `commit()`.
+/// next to its destination and renamed into place by `commit()`. The temporary file is registered
+/// in `TemporaryFiles` while it exists, so that an interrupted process deletes it; one left by a
+/// killed process is found by its name (`OutputTarget.removeLeftovers()`).
 struct OutputFile {
     /// The final path.
     let path: String
@@ -28,9 +30,12 @@ struct OutputFile {
     init(path: String) throws(GGUFError) {
         self.path = path
         self.temporaryPath = Self.temporaryPath(for: path)
+        guard TemporaryFiles.register(temporaryPath) else { throw .interrupted(path: path) }
         descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         if descriptor < 0 {
-            throw .cannotCreate(path: path, reason: "\(temporaryPath): \(MemoryMapping.errorText())")
+            let reason = MemoryMapping.errorText()
+            TemporaryFiles.forget(temporaryPath)
+            throw .cannotCreate(path: path, reason: "\(temporaryPath): \(reason)")
         }
     }
 
@@ -70,12 +75,14 @@ struct OutputFile {
         if rename(temporaryPath, path) != 0 {
             throw .writeFailed(path: path, reason: "rename: " + MemoryMapping.errorText())
         }
+        TemporaryFiles.forget(temporaryPath)
     }
 
     /// Closes (if open) and deletes the temporary file.
     mutating func discard() {
         if descriptor >= 0 { close(descriptor); descriptor = -1 }
         unlink(temporaryPath)
+        TemporaryFiles.forget(temporaryPath)
     }
 
     /// Flushes the directory holding `path` so a rename survives a crash (best effort).

@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import Quant
 
 /// A resolved parameter value, as mergekit's parameters are: a number or a flag.
@@ -168,21 +169,32 @@ public enum MergeError: Error, Equatable, CustomStringConvertible {
     case unsupportedType(file: String, tensor: String, type: String)
     /// A LoRA adapter is malformed or does not fit its base.
     case adapter(path: String, reason: String)
-    /// An input the user named cannot be used (missing, unreadable, not GGUF).
-    case input(String)
+    /// A LoRA adapter (`general.type = adapter`) given where a model belongs; `context` says where.
+    case adapterAsModel(path: String, context: String?)
     /// Inputs that cannot be merged together (architecture, names, shapes, vocabulary).
     case incompatible(String)
     /// An importance matrix that cannot be read or does not fit the model.
     case importanceMatrix(ImportanceMatrixError)
     case other(String)
+    /// A GGUF file cannot be read, or the output cannot be written there: the reader's or writer's
+    /// error, with what the file was to the merge (`config.yml: model 'a.gguf'`) when that helps.
+    case gguf(GGUFError, context: String?)
+    /// llama-quantize's type rules refuse the output (a type that needs an importance matrix, rows
+    /// no type fits, …); `context` names the model or config.
+    case quantization(QuantError, context: String)
 
     public var description: String {
         switch self {
         case let .invalidInputs(method, tensor, reason): "\(method): tensor \(tensor): \(reason)"
-        case let .file(message), let .input(message), let .incompatible(message), let .other(message): message
+        case let .file(message), let .incompatible(message), let .other(message): message
         case let .unsupportedType(file, tensor, type): "\(file): tensor \(tensor): type \(type) is not supported"
         case let .adapter(path, reason): "\(path): \(reason)"
         case let .importanceMatrix(error): error.description
+        case let .gguf(error, context): context.map { "\($0): \(error)" } ?? error.description
+        case let .adapterAsModel(path, context):
+            (context.map { $0 + ": " } ?? "") + "\(path) is a LoRA adapter, not a model; apply it to its base as "
+                + "base.gguf+\(path.split(separator: "/").last.map(String.init) ?? path) or with 'ggufmerge lora'"
+        case let .quantization(error, context): "\(context): \(error)"
         }
     }
 }

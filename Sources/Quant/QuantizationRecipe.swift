@@ -148,6 +148,9 @@ public struct QuantizationRecipe: Sendable {
     public let order: [Int]
     /// How many tensors needed a shape fallback (llama-quantize warns about each).
     public let fallbackCount: Int
+    /// The tensors that needed one, by name: the type the rules chose, which their rows do not fit
+    /// (`types` holds the fallback actually used).
+    public let fallbacks: [String: GGMLType]
 
     /// The output type of `tensors[index]`.
     public func type(forTensorAt index: Int) -> GGMLType { types[index] }
@@ -203,6 +206,7 @@ public struct QuantizationRecipe: Sendable {
         }
         self.types = types
         self.fallbackCount = state.fallbackCount
+        self.fallbacks = state.fallbacks
     }
 }
 
@@ -256,6 +260,7 @@ struct RecipeState {
     var ffnGateIndex = 0
     var ffnUpIndex = 0
     var fallbackCount = 0
+    var fallbacks: [String: GGMLType] = [:]
     var hasTiedEmbeddings = true
 
     init(fileType: FileType, options: QuantizationOptions, model: ModelHyperparameters,
@@ -336,6 +341,7 @@ struct RecipeState {
         let columns = tensor.shape.first ?? 1
         guard columns % type.blockSize != 0 else { return type }
         fallbackCount += 1
+        fallbacks[tensor.name] = type
         var result: GGMLType
         switch type {
         case .iq1_S, .iq1_M, .iq2_XXS, .iq2_XS, .iq2_S, .iq3_XXS, .iq3_S, .iq4_XS: result = .iq4_NL

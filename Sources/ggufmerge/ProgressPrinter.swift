@@ -2,7 +2,8 @@ import Foundation
 import Merge
 
 /// Shows a plan's progress on standard error: a redrawn bar on a terminal (tensors done / total,
-/// bytes, throughput, ETA), one plain line per tensor otherwise, nothing with `--quiet`.
+/// bytes, throughput, ETA), one plain line per tensor otherwise, nothing with `--quiet`. Tensors
+/// whose rows do not fit the type the recipe chose are named, as llama-quantize warns.
 final class ProgressPrinter {
     enum Style { case bar, lines, quiet }
 
@@ -12,11 +13,23 @@ final class ProgressPrinter {
     let start = Date()
     var doneBytes = 0
     var reports: [TensorReport] = []
+    /// Shape fallbacks, by tensor name: the sentence saying so.
+    let fallbackNotes: [String: String]
 
     init(plan: MergePlan, quiet: Bool) {
         style = quiet ? .quiet : (isatty(STDERR_FILENO) != 0 ? .bar : .lines)
         totalTensors = plan.jobs.count
         totalBytes = max(plan.outputTensorBytes, 1)
+        var notes: [String: String] = [:]
+        for job in plan.jobs {
+            guard let wanted = plan.fallbacks[job.name] else { continue }
+            notes[job.name] = "rows of \(job.shape[0]) are not a multiple of \(wanted.blockSize), required for \(wanted.name): "
+                + "fallback \(job.outputType.name)"
+        }
+        fallbackNotes = notes
+        if style == .bar {
+            for job in plan.jobs { if let note = notes[job.name] { write("note: \(job.name): \(note)\n") } }
+        }
     }
 
     func update(_ report: TensorReport) {
@@ -28,7 +41,8 @@ final class ProgressPrinter {
         case .quiet: return
         case .lines:
             let how = report.copied ? "copied" : String(format: "requant error %.2e", report.requantizationError)
-            write("[\(report.index + 1)/\(totalTensors)] \(report.name) \(report.outputType.name) (\(how))\n")
+            let note = fallbackNotes[report.name].map { "; \($0)" } ?? ""
+            write("[\(report.index + 1)/\(totalTensors)] \(report.name) \(report.outputType.name) (\(how)\(note))\n")
         case .bar:
             let fraction = Double(doneBytes) / Double(totalBytes)
             let width = 30
@@ -58,6 +72,10 @@ final class ProgressPrinter {
         }
         let copied = reports.filter(\.copied).count
         text += "  \(copied) of \(reports.count) tensors copied unchanged (no requantization)\n"
+        if !fallbackNotes.isEmpty {
+            text += "shape fallbacks (as llama-quantize warns):\n"
+            for report in reports { if let note = fallbackNotes[report.name] { text += "  \(report.name): \(note)\n" } }
+        }
         return text
     }
 

@@ -24,10 +24,11 @@ import Testing
         var stderr: String
     }
 
-    static func run(_ arguments: [String], in directory: String? = nil) throws -> Result {
+    /// Runs the tool with `arguments` (or, with `shell`, the program `arguments[0]` with the rest).
+    static func run(_ arguments: [String], in directory: String? = nil, shell: Bool = false) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: shell ? arguments[0] : tool)
+        process.arguments = shell ? Array(arguments.dropFirst()) : arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -27,7 +27,8 @@ extension MergeConfig {
     ///   a typo such as `desnity` would merge with the default: ggufmerge reports it instead);
     /// - a global parameter (`t`, `normalize`, …) is not set on a model or source, where mergekit
     ///   never reads it (slice and top-level `parameters:` hold global parameters);
-    /// - every value written has the parameter's kind (number or flag), whichever tensor it ends up on;
+    /// - every value written has the parameter's kind (number or flag), whichever tensor it ends up on,
+    ///   and numbers are finite and within what the method defines (`ParameterRange`);
     /// - a method that needs a base model has one, and in `slices:` the base is one of each slice's
     ///   sources (mergekit's "Base input is not present in merge inputs").
     public func validate(for method: any MergeMethod) throws(ConfigError) {
@@ -46,7 +47,11 @@ extension MergeConfig {
                         "\(describe): '\(entry.name)' is a global parameter of merge method '\(method.name)'; set it under the top-level (or a slice's) 'parameters:'")
                 }
                 for leaf in entry.setting.leaves {
-                    _ = try ParameterSetting.value(leaf, kind: spec.kind, owner: describe, file: file)
+                    let value = try ParameterSetting.value(leaf, kind: spec.kind, owner: describe, file: file)
+                    // Gradients interpolate between their values, so checking each value bounds them all.
+                    if case let .number(number) = value {
+                        try ParameterRange.check(number, name: entry.name, owner: describe, file: file, at: leaf.mark)
+                    }
                 }
             }
         }

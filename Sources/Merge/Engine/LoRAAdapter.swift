@@ -15,7 +15,7 @@ public final class LoRAAdapter: @unchecked Sendable {
 
     public init(path: String, scale: Float = 1) throws(MergeError) {
         let file: GGUFFile
-        do { file = try GGUFFile(path: path) } catch { throw .file(error.description) }
+        do { file = try GGUFFile(path: path) } catch { throw .gguf(error, context: nil) }
         self.path = path
         self.file = file
         self.scale = scale

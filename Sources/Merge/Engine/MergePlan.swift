@@ -96,6 +96,9 @@ public struct MergePlan: Sendable {
     public var metadata: Metadata
     /// Tensors the requantization recipe raised above llama-quantize's type (``RecipeChoice``).
     public var promotions: [TypePromotion] = []
+    /// Tensors whose rows do not fit the type llama-quantize's rules chose (Q4_K_M's Q4_K on rows
+    /// not a multiple of 256, …), by name: the type chosen; the job holds the fallback used.
+    public var fallbacks: [String: GGMLType] = [:]
 
     public init(method: (any MergeMethod)?, inputs: [InputModel], jobs: [TensorJob], metadata: Metadata) {
         self.method = method

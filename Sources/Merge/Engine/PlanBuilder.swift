@@ -49,22 +49,25 @@ public struct MergeOptions: Sendable {
     /// `--imatrix`: the importance matrix a quantized `outputType` is encoded with; nil: the config's
     /// `imatrix:`, else none.
     public var importance: ImportanceMatrix?
+    /// Where the output goes; when set, the plan checks it can be written there (`check(output:)`).
+    public var output: OutputTarget?
 
     public init(outputType: OutputType? = nil, outputName: String? = nil, configText: String? = nil,
-                recipe: RecipeChoice = .auto, importance: ImportanceMatrix? = nil) {
-        self.recipe = recipe
-        self.importance = importance
+                recipe: RecipeChoice = .auto, importance: ImportanceMatrix? = nil, output: OutputTarget? = nil) {
         self.outputType = outputType
         self.outputName = outputName
         self.configText = configText
         self.recipe = recipe
+        self.importance = importance
+        self.output = output
     }
 }
 
 extension MergePlan {
     /// Plans `config`: opens every model (and LoRA adapter) it names, checks they can be merged, lays
     /// out the output tensors as mergekit's planner does, resolves each tensor's parameters, and picks
-    /// each output type. Nothing is written; every error surfaces here.
+    /// each output type. Nothing is written; every error a run can know of in advance surfaces here
+    /// (see `PlanChecks.swift`).
     public static func build(_ config: MergeConfig, options: MergeOptions = .init()) throws -> MergePlan {
         let method = try config.method()
         try config.validate(for: method)
@@ -82,6 +85,7 @@ extension MergePlan {
             return metadata["\(architecture).block_count"]?.int ?? 0
         }
         try checkArchitectures(inputs)
+        try checkHyperparameters(inputs)
 
         // The reference model: the base, else the first source; its metadata and types lead.
         let referenceModel = layout.baseModels.first.flatMap { $0 } ?? layout.slices[0].sources[0].model
@@ -102,6 +106,7 @@ extension MergePlan {
             }
             try checkShapes(sources, inputs: inputs, output: name)
             let resolved = try config.resolveParameters(for: method, at: site, layout: layout)
+            try config.checkWeightSum(resolved, method: method, tensor: name)
             let exact = method.exactInput(parameters: resolved.global, modelParameters: resolved.perModel,
                                           baseIndex: resolved.baseIndex)
             let operation: TensorJob.Operation = if let exact {
@@ -118,9 +123,14 @@ extension MergePlan {
             do throws(ImportanceMatrixError) { return try ImportanceMatrix(path: path) } catch { throw .importanceMatrix(error) }
         }
         var promotions: [TypePromotion] = []
+        var fallbacks: [String: GGMLType] = [:]
         if case let .fileType(fileType) = outputType {
-            promotions = try applyRecipe(fileType, to: &jobs, metadata: reference.model.metadata, importance: importance,
-                                         recipe: options.recipe)
+            do {
+                (promotions, fallbacks) = try applyRecipe(fileType, to: &jobs, metadata: reference.model.metadata,
+                                                          importance: importance, recipe: options.recipe)
+            } catch let error as QuantError {
+                throw MergeError.quantization(error, context: options.outputType.map { "--outtype \($0)" } ?? config.file)
+            }
         } else {
             try fallBackToEncodableTypes(&jobs)
             try attachImportance(importance, to: &jobs)
@@ -131,14 +141,14 @@ extension MergePlan {
         for (key, value) in importance?.quantizeMetadata ?? [] { metadata.set(key, value) }
         var plan = MergePlan(method: method, inputs: inputs, jobs: jobs, metadata: metadata)
         plan.promotions = promotions
+        plan.fallbacks = fallbacks
+        try plan.checkCodecs()
+        if let output = options.output { try plan.check(output: output) }
         return plan
     }
 
     static func open(_ reference: ModelReference, config: MergeConfig) throws -> InputModel {
-        let model: GGUFModel
-        do { model = try GGUFModel(path: reference.path) } catch {
-            throw MergeError.input("\(config.file): model '\(reference.text)': \(error)")
-        }
+        let model = try InputModel.openModel(path: reference.path, context: "\(config.file): model '\(reference.text)'")
         var adapter: LoRAAdapter?
         if let path = reference.adapter {
             adapter = try LoRAAdapter(path: path, scale: Float(reference.adapterScale ?? 1))
@@ -208,9 +218,10 @@ extension MergePlan {
     /// Applies llama-quantize's per-tensor rules for `fileType` to the output tensors (as if every
     /// input were float), with each tensor's importance matrix entry when `importance` is given, then the
     /// requantization recipe's promotions that `recipe` asks for: by default those of merged tensors whose
-    /// inputs are stored at ≤ 5 bits per weight. Returns the promotions.
+    /// inputs are stored at ≤ 5 bits per weight. Returns the promotions and the recipe's shape fallbacks.
     static func applyRecipe(_ fileType: FileType, to jobs: inout [TensorJob], metadata: Metadata,
-                            importance: ImportanceMatrix?, recipe choice: RecipeChoice) throws -> [TypePromotion] {
+                            importance: ImportanceMatrix?,
+                            recipe choice: RecipeChoice) throws -> ([TypePromotion], [String: GGMLType]) {
         let importance = importance.flatMap { $0.entries.isEmpty ? nil : $0 }
         let tensors = jobs.map { QuantizationRecipe.Tensor(name: $0.name, shape: $0.shape, type: .f32) }
         let recipe = try QuantizationRecipe(fileType: fileType, options: .init(hasImportanceMatrix: importance != nil),
@@ -232,7 +243,7 @@ extension MergePlan {
             }
         }
         for promotion in promotions { jobs[promotion.index].outputType = promotion.to }
-        return promotions
+        return (promotions, recipe.fallbacks)
     }
 
     /// For outputs in the base's types: each quantized tensor's importance matrix entry, if any. A tensor
@@ -266,14 +277,22 @@ extension MergePlan {
         }
     }
 
-    /// The base's metadata with provenance: `general.name`, `general.base_model.*` as llama.cpp's
-    /// converter writes them, the config under `ggufmerge.config`, the layer count, the file type.
+    /// The base's metadata with provenance: `general.name` (`name:`/`--name`, else derived from the
+    /// inputs), `general.size_label` recomputed from the output's tensors, `general.base_model.*` as
+    /// llama.cpp's converter writes them, the config (without local directories) under
+    /// `ggufmerge.config`, the layer count, the file type.
     static func outputMetadata(config: MergeConfig, options: MergeOptions, reference: InputModel, inputs: [InputModel],
                                inputIndex: [ModelReference: Int], layers: Int, jobs: [TensorJob],
                                outputType: OutputType) throws -> Metadata {
         var metadata = reference.model.metadata
         let architecture = metadata["general.architecture"]?.string ?? ""
-        if let name = options.outputName ?? config.name { metadata.set("general.name", .string(name)) }
+        let inputNames = inputs.map { input in
+            input.model.metadata["general.name"]?.string ?? URL(fileURLWithPath: input.model.path).deletingPathExtension().lastPathComponent
+        }
+        let baseIndex = config.baseModel.flatMap { inputIndex[$0] }
+        metadata.set("general.name", .string(options.outputName ?? config.name
+            ?? Provenance.derivedName(inputNames: inputNames, baseIndex: baseIndex, method: config.mergeMethod)))
+        metadata.set("general.size_label", .string(Provenance.sizeLabel(jobs.map { ($0.name, $0.shape) })))
         if let count = metadata["\(architecture).block_count"], count.int != layers {
             metadata.set("\(architecture).block_count", .uint32(UInt32(layers)))
         }
@@ -288,13 +307,14 @@ extension MergePlan {
         metadata.set("general.base_model.count", .uint32(UInt32(inputs.count)))
         for (index, input) in inputs.enumerated() {
             let parent = input.model.metadata
-            let name = parent["general.name"]?.string ?? URL(fileURLWithPath: input.model.path).deletingPathExtension().lastPathComponent
-            metadata.set("general.base_model.\(index).name", .string(name))
+            metadata.set("general.base_model.\(index).name", .string(inputNames[index]))
             for field in ["organization", "version", "repo_url"] {
                 if let value = parent["general.\(field)"] { metadata.set("general.base_model.\(index).\(field)", value) }
             }
         }
-        if let text = options.configText { metadata.set("ggufmerge.config", .string(text)) }
+        if let text = options.configText {
+            metadata.set("ggufmerge.config", .string(Provenance.configWithoutLocalPaths(text, references: config.referencedModels)))
+        }
 
         let types = Set(jobs.map(\.outputType))
         let fileType: FileType? = switch outputType {

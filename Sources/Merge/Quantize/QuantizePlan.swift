@@ -17,15 +17,17 @@ extension MergePlan {
     /// the others are dequantized to float and encoded, as llama-quantize does, with their importance
     /// matrix entry when `importance` is given.
     ///
-    /// - Parameter allowRequantize: a quantized tensor may be re-encoded in another quantized type
-    ///   (llama-quantize's `--allow-requantize`); otherwise that is an error.
-    /// - Parameter importance: llama-quantize's `--imatrix` (already filtered by `--include-weights` /
-    ///   `--exclude-weights`); a matrix left without entries counts as none, as in llama-quantize.
-    /// - Parameter recipe: `.auto` promotes the `attn_v`/`ffn_down` tensors of a mix when they are
-    ///   requantized from ≤ 5-bit types; `.promoted` always; `.llama` never (llama-quantize's types).
+    /// - Parameters:
+    ///   - allowRequantize: a quantized tensor may be re-encoded in another quantized type
+    ///     (llama-quantize's `--allow-requantize`); otherwise that is an error.
+    ///   - importance: llama-quantize's `--imatrix` (already filtered by `--include-weights` /
+    ///     `--exclude-weights`); a matrix left without entries counts as none, as in llama-quantize.
+    ///   - recipe: `.auto` promotes the `attn_v`/`ffn_down` tensors of a mix when they are requantized
+    ///     from ≤ 5-bit types; `.promoted` always; `.llama` never (llama-quantize's types).
+    ///   - output: when given, checked as `check(output:)` does.
     public static func quantize(_ input: InputModel, fileType: FileType, options: QuantizationOptions = .init(),
                                 allowRequantize: Bool = false, importance: ImportanceMatrix? = nil,
-                                recipe choice: RecipeChoice = .auto) throws(MergeError) -> MergePlan {
+                                recipe choice: RecipeChoice = .auto, output: OutputTarget? = nil) throws(MergeError) -> MergePlan {
         let importance = importance.flatMap { $0.entries.isEmpty ? nil : $0 }
         var options = options
         options.hasImportanceMatrix = importance != nil
@@ -36,7 +38,7 @@ extension MergePlan {
             recipe = try QuantizationRecipe(fileType: fileType, options: options,
                                             model: try ModelHyperparameters(metadata: model.metadata), tensors: tensors)
         } catch {
-            throw .incompatible("\(input.label): \(error)")
+            throw .quantization(error, context: input.label)
         }
         let promotions = recipe.promotions { index in
             switch choice {
@@ -64,6 +66,9 @@ extension MergePlan {
         var plan = MergePlan(method: nil, inputs: [input], jobs: jobs,
                              metadata: QuantizedMetadata.apply(to: model.metadata, fileType: fileType, importance: importance))
         plan.promotions = promotions
+        plan.fallbacks = recipe.fallbacks
+        try plan.checkCodecs()
+        if let output { try plan.check(output: output) }
         return plan
     }
 

@@ -6,15 +6,17 @@ enum InspectCommand: Command {
     static let spec = CommandSpec(
         name: "inspect",
         abstract: "Show a GGUF file's header, metadata and tensors.",
-        usage: "ggufmerge inspect <file> [--json]",
+        usage: "ggufmerge inspect <file> [--json] [-q]",
         arguments: [("<file>", "A .gguf file (a shard of a split model shows that shard, split.* keys included).")],
-        options: [.init(names: ["--json"], help: "Print one JSON document (arrays in full).")])
+        options: [.init(names: ["--json"], help: "Print one JSON document (arrays in full)."),
+                  .init(names: ["-q", "--quiet"], help: "Print nothing: only check that the file is valid (exit 0) or not (exit 2).")])
 
     static func run(_ arguments: ParsedArguments) throws {
         guard arguments.positionals.count == 1 else {
             throw UsageError(command: spec, message: arguments.positionals.isEmpty ? "missing <file>" : "expected one file")
         }
         let file = try GGUFFile(path: arguments.positionals[0])
+        if arguments.flag("--quiet") { return }
         if arguments.flag("--json") {
             print(json(file).text)
         } else {

@@ -21,20 +21,26 @@ enum LoraCommand: Command {
         }
         let base = arguments.positionals[0]
         let method = arguments.value("--method") ?? "task_arithmetic"
-        var yaml = "merge_method: \(quoted(method))\nbase_model: \(quoted(base))\nmodels:\n"
+        var quick = QuickConfig()
+        quick.add("merge_method: \(quoted(method))", from: arguments.value("--method").map { "--method \($0)" })
+        quick.add("base_model: \(quoted(base))", from: "<base.gguf> \(base)")
+        quick.add("models:", from: nil)
         for argument in arguments.positionals.dropFirst() {
             var path = argument
             var scale = "1"
-            if let colon = argument.lastIndex(of: ":"), Double(argument[argument.index(after: colon)...]) != nil {
+            if let colon = argument.lastIndex(of: ":"), !FileManager.default.fileExists(atPath: argument) {
+                let text = argument[argument.index(after: colon)...]
+                guard let value = Double(text), value.isFinite else {
+                    throw UsageError(command: spec, message: "\(argument): scale '\(text)' is not a number (adapter.gguf:0.5)")
+                }
                 path = String(argument[..<colon])
-                scale = String(argument[argument.index(after: colon)...])
+                scale = value.description
             }
-            yaml += "  - model: {model: \(quoted(base)), lora: \(quoted(path)), lora_scale: \(scale)}\n"
+            quick.add("  - model: {model: \(quoted(base)), lora: \(quoted(path)), lora_scale: \(scale)}", from: "<adapter> \(argument)")
         }
         var params = arguments.all("--param")
         if arguments.value("--method") == nil { params.append("weight=1") }
-        yaml += try parametersYAML(params, spec: spec)
-        let config = try MergeConfig.parse(yaml, file: "<command line>", directory: FileManager.default.currentDirectoryPath)
-        try MergeCommand.execute(config, configText: yaml, arguments: arguments, spec: spec)
+        try quick.addParameters(params, spec: spec)
+        try quick.run { config in try MergeCommand.execute(config, configText: quick.yaml, arguments: arguments, spec: spec) }
     }
 }

@@ -19,7 +19,7 @@ enum MergeCommand: Command {
             .init(names: ["--imatrix"], valueName: "file", help: "Importance matrix for --outtype (usually the base's; default: the config's `imatrix:`)."),
             .init(names: ["--include-weights"], valueName: "name", help: "Use only the imatrix entries whose name contains <name> (repeatable).", repeatable: true),
             .init(names: ["--exclude-weights"], valueName: "name", help: "Drop the imatrix entries whose name contains <name> (repeatable).", repeatable: true),
-            .init(names: ["--threads"], valueName: "n", help: "Threads (default: the core count)."),
+            .init(names: ["-t", "--threads"], valueName: "n", help: "Threads (default: the core count)."),
             .init(names: ["--seed"], valueName: "n", help: "Seed for DARE/DELLA (default 0); results do not depend on --threads."),
             .init(names: ["--dry-run"], help: "Print the per-tensor plan and the output size; write nothing."),
             .init(names: ["--report"], help: "After merging, list the tensors whose requantization added the most error."),
@@ -34,28 +34,24 @@ enum MergeCommand: Command {
         ])
 
     static func run(_ arguments: ParsedArguments) throws {
-        let config: MergeConfig
-        let text: String
         if arguments.value("--method") != nil {
-            text = try quickConfig(arguments)
-            config = try MergeConfig.parse(text, file: "<command line>", directory: FileManager.default.currentDirectoryPath)
+            let quick = try quickConfig(arguments)
+            try quick.run { config in try execute(config, configText: quick.yaml, arguments: arguments, spec: spec) }
         } else {
             guard arguments.positionals.count == 1 else {
                 throw UsageError(command: spec, message: arguments.positionals.isEmpty ? "missing <config.yml> (or --method)" : "expected one config file; to list models use --method")
             }
             let path = arguments.positionals[0]
-            config = try MergeConfig.load(path: path)
-            text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            let config = try MergeConfig.load(path: path)
+            try execute(config, configText: (try? String(contentsOfFile: path, encoding: .utf8)) ?? "", arguments: arguments, spec: spec)
         }
-        try execute(config, configText: text, arguments: arguments, spec: spec)
     }
 
     /// Plans and runs `config` with the shared merge options (also used by `lora`).
     static func execute(_ config: MergeConfig, configText: String, arguments: ParsedArguments, spec: CommandSpec) throws {
         let dryRun = arguments.flag("--dry-run")
-        guard let output = arguments.value("--output") ?? (dryRun ? "" : nil) else {
-            throw UsageError(command: spec, message: "missing -o <out.gguf>")
-        }
+        let output = arguments.value("--output")
+        guard output != nil || dryRun else { throw UsageError(command: spec, message: "missing -o <out.gguf>") }
         var options = MergeOptions(outputName: arguments.value("--name"), configText: configText)
         options.recipe = try recipeOption(arguments, command: spec)
         if let name = arguments.value("--outtype") {
@@ -68,19 +64,21 @@ enum MergeCommand: Command {
         let threads = try arguments.integer("--threads", in: 1 ... 1024, command: spec) ?? ProcessInfo.processInfo.activeProcessorCount
         let seed = try arguments.integer("--seed", in: 0 ... Int.max, command: spec) ?? 0
         let split = try splitPolicy(arguments, spec: spec)
-        if !dryRun { try refuseExisting(output, force: arguments.flag("--force")) }
+        let target = output.map { OutputTarget(path: $0, split: split, overwrite: arguments.flag("--force")) }
+        options.output = target
 
         let plan = try MergePlan.build(config, options: options)
         for warning in try plan.inputWarnings(threads: threads) {
             FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8))
         }
-        if dryRun {
+        guard let target, !dryRun else {
             print(describe(plan), terminator: "")
             return
         }
         let progress = ProgressPrinter(plan: plan, quiet: arguments.flag("--quiet"))
-        try MergeEngine(threads: threads, seed: UInt64(seed)).run(plan, to: output, split: split, progress: progress.update)
-        progress.finish(output: output)
+        removeLeftovers(of: target)
+        try MergeEngine(threads: threads, seed: UInt64(seed)).run(plan, to: target.path, split: split, progress: progress.update)
+        progress.finish(output: target.path)
         if arguments.flag("--report") { print(progress.report() + plan.promotionSummary, terminator: "") }
     }
 
@@ -130,30 +128,15 @@ enum MergeCommand: Command {
 
     /// The quick form as a mergekit config: models listed, `--param` values as global parameters
     /// (mergekit falls back to them for per-model parameters such as `weight` and `density`).
-    static func quickConfig(_ arguments: ParsedArguments) throws(UsageError) -> String {
+    static func quickConfig(_ arguments: ParsedArguments) throws(UsageError) -> QuickConfig {
         guard !arguments.positionals.isEmpty else { throw UsageError(command: spec, message: "--method needs the models to merge") }
-        var yaml = "merge_method: \(quoted(arguments.value("--method")!))\n"
-        if let base = arguments.value("--base") { yaml += "base_model: \(quoted(base))\n" }
-        yaml += "models:\n"
-        for model in arguments.positionals { yaml += "  - model: \(quoted(model))\n" }
-        return yaml + (try parametersYAML(arguments.all("--param"), spec: spec))
+        let method = arguments.value("--method")!
+        var quick = QuickConfig()
+        quick.add("merge_method: \(quoted(method))", from: "--method \(method)")
+        if let base = arguments.value("--base") { quick.add("base_model: \(quoted(base))", from: "--base \(base)") }
+        quick.add("models:", from: nil)
+        for model in arguments.positionals { quick.add("  - model: \(quoted(model))", from: "<model> \(model)") }
+        try quick.addParameters(arguments.all("--param"), spec: spec)
+        return quick
     }
-}
-
-/// `--param key=value` options as a config's global `parameters:` block (empty without any).
-func parametersYAML(_ params: [String], spec: CommandSpec) throws(UsageError) -> String {
-    guard !params.isEmpty else { return "" }
-    var yaml = "parameters:\n"
-    for param in params {
-        guard let equals = param.firstIndex(of: "="), equals != param.startIndex else {
-            throw UsageError(command: spec, message: "--param takes key=value, not '\(param)'")
-        }
-        yaml += "  \(param[..<equals]): \(param[param.index(after: equals)...])\n"
-    }
-    return yaml
-}
-
-/// A YAML double-quoted scalar.
-func quoted(_ text: String) -> String {
-    "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
 }

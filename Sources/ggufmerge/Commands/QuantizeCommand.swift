@@ -8,10 +8,11 @@ enum QuantizeCommand: Command {
     static let spec = CommandSpec(
         name: "quantize",
         abstract: "Quantize a GGUF model like llama-quantize (byte-identical output).",
-        usage: "ggufmerge quantize <input> <output> <type> [--imatrix <file>] [--threads N] [--pure] [--allow-requantize]",
+        usage: "ggufmerge quantize <input> <output> <type> [<threads>] [-t N] [--imatrix <file>] [--pure] [--allow-requantize]",
         arguments: [("<input>", "A .gguf model (or the first shard of a split model)."),
                     ("<output>", "The .gguf file to write."),
-                    ("<type>", "A llama-quantize file type: \(offeredTypes.joined(separator: ", ")).")],
+                    ("<type>", "A llama-quantize file type: \(offeredTypes.joined(separator: ", "))."),
+                    ("<threads>", "Threads, as llama-quantize's last argument (same as -t).")],
         options: [
             .init(names: ["--imatrix"], valueName: "file",
                   help: "Importance matrix (llama-imatrix's .gguf or legacy .dat), used as llama-quantize --imatrix does."),
@@ -19,14 +20,14 @@ enum QuantizeCommand: Command {
                   help: "Use only the imatrix entries whose name contains <name> (repeatable).", repeatable: true),
             .init(names: ["--exclude-weights"], valueName: "name",
                   help: "Drop the imatrix entries whose name contains <name> (repeatable).", repeatable: true),
-            .init(names: ["--threads"], valueName: "n", help: "Threads (default: the core count)."),
+            .init(names: ["-t", "--threads"], valueName: "n", help: "Threads (default: the core count)."),
             .init(names: ["--pure"], help: "Every quantizable tensor in <type>'s base type: no per-tensor mix."),
             .init(names: ["--allow-requantize"], help: "Re-encode tensors that are already quantized."),
             .init(names: ["--output-tensor-type"], valueName: "type", help: "Type of output.weight (e.g. Q8_0)."),
             .init(names: ["--token-embedding-type"], valueName: "type", help: "Type of token_embd.weight."),
             .init(names: ["--leave-output-tensor"], help: "Keep output.weight unquantized."),
             recipeOptionSpec,
-            .init(names: ["--quiet"], help: "No progress output."),
+            .init(names: ["-q", "--quiet"], help: "No progress output."),
             .init(names: ["--force"], help: "Overwrite <output> if it exists."),
         ])
 
@@ -37,24 +38,30 @@ enum QuantizeCommand: Command {
     }
 
     static func run(_ arguments: ParsedArguments) throws {
-        guard arguments.positionals.count == 3 else {
-            throw UsageError(command: spec, message: "expected <input> <output> <type>, got \(arguments.positionals.count) arguments")
+        guard arguments.positionals.count == 3 || arguments.positionals.count == 4 else {
+            throw UsageError(command: spec, message: "expected <input> <output> <type> [<threads>], got \(arguments.positionals.count) arguments")
         }
         let (inputPath, outputPath, typeName) = (arguments.positionals[0], arguments.positionals[1], arguments.positionals[2])
         guard let fileType = FileType(name: typeName), offeredTypes.contains(fileType.name) else {
             throw UsageError(command: spec, message: "unknown or unsupported type '\(typeName)' (one of: \(offeredTypes.joined(separator: ", ")))")
         }
-        let threads = try arguments.integer("--threads", in: 1 ... 1024, command: spec) ?? ProcessInfo.processInfo.activeProcessorCount
+        var threads = try arguments.integer("--threads", in: 1 ... 1024, command: spec) ?? ProcessInfo.processInfo.activeProcessorCount
+        if arguments.positionals.count == 4 {
+            guard let count = Int(arguments.positionals[3]), (1 ... 1024).contains(count) else {
+                throw UsageError(command: spec, message: "<threads> takes a whole number from 1 to 1024, not '\(arguments.positionals[3])'")
+            }
+            threads = count
+        }
         var options = QuantizationOptions(pure: arguments.flag("--pure"), leaveOutputTensor: arguments.flag("--leave-output-tensor"))
         options.outputTensorType = try typeOption("--output-tensor-type", arguments)
         options.tokenEmbeddingType = try typeOption("--token-embedding-type", arguments)
         let importance = try importanceMatrix(arguments, spec: spec)
-        try refuseExisting(outputPath, force: arguments.flag("--force"))
-        let input = InputModel(label: inputPath, model: try GGUFModel(path: inputPath))
-        let plan = try MergePlan.quantize(input, fileType: fileType, options: options,
+        let target = OutputTarget(path: outputPath, overwrite: arguments.flag("--force"))
+        let plan = try MergePlan.quantize(try InputModel.open(path: inputPath), fileType: fileType, options: options,
                                           allowRequantize: arguments.flag("--allow-requantize"), importance: importance,
-                                          recipe: try recipeOption(arguments, command: spec))
+                                          recipe: try recipeOption(arguments, command: spec), output: target)
         let progress = ProgressPrinter(plan: plan, quiet: arguments.flag("--quiet"))
+        removeLeftovers(of: target)
         try MergeEngine(threads: threads).run(plan, to: outputPath, progress: progress.update)
         progress.finish(output: outputPath)
         if !arguments.flag("--quiet") { FileHandle.standardError.write(Data(plan.promotionSummary.utf8)) }
@@ -101,9 +108,9 @@ func recipeOption(_ arguments: ParsedArguments, command: CommandSpec) throws(Usa
     return choice
 }
 
-/// Refuses to replace an existing output unless `--force` is given.
-func refuseExisting(_ path: String, force: Bool) throws(UsageError) {
-    if !force, FileManager.default.fileExists(atPath: path) {
-        throw UsageError(command: nil, message: "\(path) exists; pass --force to overwrite it")
+/// Deletes the temporary files that killed runs to the same output left behind, and says so.
+func removeLeftovers(of target: OutputTarget) {
+    for path in target.removeLeftovers() {
+        FileHandle.standardError.write(Data("note: removed \(path), left by an interrupted run\n".utf8))
     }
 }
