@@ -71,6 +71,8 @@ public struct MergePlan: Sendable {
     public var jobs: [TensorJob]
     /// The output's metadata (provenance and file type already set).
     public var metadata: Metadata
+    /// Vocabulary tensors whose rows are laid out anew in the output vocabulary (tokenizer settings).
+    public var vocabularyRows: [VocabularyKey: VocabularyRows] = [:]
 
     public init(method: (any MergeMethod)?, inputs: [InputModel], jobs: [TensorJob], metadata: Metadata) {
         self.method = method

@@ -78,6 +78,8 @@ extension MergePlan {
         let referenceModel = layout.baseModels.first.flatMap { $0 } ?? layout.slices[0].sources[0].model
         let reference = inputs[inputIndex[referenceModel]!]
         let names = outputTensorNames(config: config, layout: layout, reference: reference, inputs: inputs, inputIndex: inputIndex)
+        let vocabulary = try VocabularyMerge(config: config, inputs: inputs, inputIndex: inputIndex)
+        var vocabularyRows: [VocabularyKey: VocabularyRows] = [:]
 
         var jobs: [TensorJob] = []
         for (name, template) in names {
@@ -91,8 +93,14 @@ extension MergePlan {
                 }
                 sources.append(TensorSource(input: inputIndex[source.model]!, tensor: tensor))
             }
-            try checkShapes(sources, inputs: inputs, output: name)
+            var shape = sources[0].tensor.shape
             let resolved = try config.resolveParameters(for: method, at: site, layout: layout)
+            if let vocabulary, VocabularyMerge.isVocabularyTensor(name) {
+                try vocabulary.plan(sources, baseIndex: resolved.baseIndex, inputs: inputs, output: name,
+                                    shape: &shape, rows: &vocabularyRows)
+            } else {
+                try checkShapes(sources, inputs: inputs, output: name)
+            }
             let exact = method.exactInput(parameters: resolved.global, modelParameters: resolved.perModel,
                                           baseIndex: resolved.baseIndex)
             let operation: TensorJob.Operation = if let exact {
@@ -101,7 +109,7 @@ extension MergePlan {
                 .merge(sources: sources, baseIndex: resolved.baseIndex, parameters: resolved.global,
                        modelParameters: resolved.perModel)
             }
-            jobs.append(TensorJob(name: name, shape: sources[0].tensor.shape, outputType: template.type, operation: operation))
+            jobs.append(TensorJob(name: name, shape: shape, outputType: template.type, operation: operation))
         }
 
         let outputType = try options.outputType ?? outputType(config)
@@ -110,10 +118,13 @@ extension MergePlan {
         } else {
             try fallBackToEncodableTypes(&jobs)
         }
-        let metadata = try outputMetadata(config: config, options: options, reference: reference, inputs: inputs,
+        var metadata = try outputMetadata(config: config, options: options, reference: reference, inputs: inputs,
                                           inputIndex: inputIndex, layers: layout.layers.count, jobs: jobs,
                                           outputType: outputType)
-        return MergePlan(method: method, inputs: inputs, jobs: jobs, metadata: metadata)
+        vocabulary?.write(into: &metadata, inputs: inputs)
+        var plan = MergePlan(method: method, inputs: inputs, jobs: jobs, metadata: metadata)
+        plan.vocabularyRows = vocabularyRows
+        return plan
     }
 
     static func open(_ reference: ModelReference, config: MergeConfig) throws -> InputModel {
@@ -154,7 +165,7 @@ extension MergePlan {
             let a = inputs[first.input].label, b = inputs[source.input].label
             if output.hasPrefix("token_embd") || output.hasPrefix("output.") , first.tensor.shape.count == 2,
                source.tensor.shape[0] == first.tensor.shape[0] {
-                throw MergeError.incompatible("vocabulary sizes differ: \(a) has \(first.tensor.shape[1]) tokens, \(b) has \(source.tensor.shape[1]) (\(output))")
+                throw MergeError.incompatible("vocabulary sizes differ: \(a) has \(first.tensor.shape[1]) tokens, \(b) has \(source.tensor.shape[1]) (\(output)); choose a tokenizer (tokenizer_source: base, union or a model)")
             }
             throw MergeError.incompatible("tensor \(output): \(a) has shape \(first.tensor.shape), \(b) has \(source.tensor.shape)")
         }
@@ -219,7 +230,13 @@ extension MergePlan {
             for key in metadata.keys where key.hasPrefix("tokenizer.") { metadata.remove(key) }
             for (key, value) in donor where key.hasPrefix("tokenizer.") { metadata.set(key, value) }
         }
-        if let template = config.chatTemplate { metadata.set("tokenizer.chat_template", .string(template)) }
+        if let setting = config.chatTemplate {
+            let templates = inputs.map { $0.model.metadata["tokenizer.chat_template"]?.string }
+            // Names and templates were checked when the config was read; `auto` cannot fail.
+            if let template = try? ChatTemplate.resolve(setting, inputTemplates: templates) {
+                metadata.set("tokenizer.chat_template", .string(template))
+            }
+        }
 
         for key in metadata.keys where key.hasPrefix("general.base_model.") { metadata.remove(key) }
         metadata.set("general.base_model.count", .uint32(UInt32(inputs.count)))

@@ -27,6 +27,7 @@ enum MergeCommand: Command {
             .init(names: ["--method"], valueName: "name", help: "Quick form: the merge method (linear, slerp, ties, dare_ties, …)."),
             .init(names: ["--param"], valueName: "k=v", help: "Quick form: a method parameter (repeatable), e.g. t=0.5, density=0.5.", repeatable: true),
             .init(names: ["--base"], valueName: "model", help: "Quick form: the base model."),
+            .init(names: ["--keep-intermediates"], help: "Multi-document configs: keep the named documents' merges (written to a temporary folder, removed by default)."),
         ])
 
     static func run(_ arguments: ParsedArguments) throws {
@@ -40,8 +41,13 @@ enum MergeCommand: Command {
                 throw UsageError(command: spec, message: arguments.positionals.isEmpty ? "missing <config.yml> (or --method)" : "expected one config file; to list models use --method")
             }
             let path = arguments.positionals[0]
-            config = try MergeConfig.load(path: path)
+            let documents = try MultiDocumentMerge.load(path: path)
             text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            if documents.documents.count > 1 {
+                return try runDocuments(documents, configText: text, arguments: arguments)
+            }
+            config = documents.documents[0]
+            noteIgnoredOutPath(config)
         }
         try execute(config, configText: text, arguments: arguments, spec: spec)
     }
