@@ -6,6 +6,9 @@ llama.cpp's own quantizer (llama_model_quantize).
 Models: ../shared/reference/tiny-f32.gguf as the base — its tokenizer lists only 3 of its 512 tokens,
 which llama.cpp refuses, so the vocabulary is padded here with plain tokens — and two fine-tune-like
 children made here with gguf-py (base + sparse N(0, 0.02) deltas). Prints 'N passed, N failed'.
+Also: the vocabulary merges of Fixtures/vocab (tokenizer_source union, a model, a tokens block) load in
+llama.cpp, which tokenizes the added tokens (`<|im_start|>`, `<tool_call>`) as single tokens with the
+ids the merged vocabulary gives them.
 Usage: llama_run.py PATH_TO_GGUFMERGE
 """
 import subprocess
@@ -74,11 +77,27 @@ def logits(path: Path, tokens):
     return scores
 
 
+def vocabulary_checks():
+    for config in ["union", "model", "tokens"]:
+        path = OUT / f"vocab-{config}.gguf"
+        run("merge", ROOT / "Fixtures/vocab" / f"{config}.yml", "-o", path, "--quiet")
+        tokens = [bytes(part).decode() for part in
+                  (lambda f: [f.parts[i] for i in f.data])(gguf.GGUFReader(path).fields["tokenizer.ggml.tokens"])]
+        llm = llama_cpp.Llama(model_path=str(path), n_ctx=64, verbose=False, n_threads=2, vocab_only=False)
+        for added in ["<|im_start|>", "<tool_call>"]:
+            ids = llm.tokenize(added.encode(), add_bos=False, special=True)
+            check(f"{config}: llama.cpp tokenizes {added} as one token", ids == [tokens.index(added)], f"{ids}")
+        llm.eval(llm.tokenize("<|im_start|>kalo miren".encode(), special=True))
+        check(f"{config}: the merged model runs: logits finite", bool(np.isfinite(np.array(llm.scores[:1])).all()))
+        del llm
+
+
 def main():
+    vocabulary_checks()
     if not BASE.exists():
         print(f"{BASE} not found: the llama.cpp run check needs ../shared/reference beside the clone")
-        print("llama.cpp run: 0 passed, 0 failed")
-        return
+        print(f"llama.cpp run: {passed} passed, {failed} failed")
+        sys.exit(1 if failed else 0)
     base, a, b = OUT / "base.gguf", OUT / "a.gguf", OUT / "b.gguf"
     model(base)
     model(a, 1)

@@ -66,6 +66,7 @@ public struct MergeEngine: Sendable {
             report.copied = true
             return report
         }
+        if try writePermutedCopy(job, plan: plan, write: write) { return report }
         let rowLocal: Bool
         switch job.operation {
         case .copy: rowLocal = true

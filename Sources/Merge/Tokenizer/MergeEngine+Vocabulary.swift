@@ -1,4 +1,5 @@
 import GGUF
+import Quant
 
 extension MergeEngine {
     /// Output rows `rows` of a vocabulary tensor laid out by `map` (the plan's `VocabularyRows` for
@@ -55,5 +56,43 @@ extension MergeEngine {
             for i in 0 ..< buffer.count { sum[i % width] += Double(buffer[i]) }
         }
         return sum.map { Float($0 / Double(max(map.realCount, 1))) }
+    }
+}
+
+extension MergeEngine {
+    /// A copy of a vocabulary tensor in its own type, rows permuted: rows the input has are copied as
+    /// stored bytes, and only the rows made anew (defaults, padding) are encoded. Returns false (and
+    /// writes nothing) when the job is not such a copy.
+    func writePermutedCopy(_ job: TensorJob, plan: MergePlan,
+                           write: (UnsafeRawBufferPointer) throws(MergeError) -> Void) throws(MergeError) -> Bool {
+        guard case let .copy(source) = job.operation, source.tensor.type == job.outputType,
+              plan.inputs[source.input].adapter?.pairs[source.tensor.name] == nil,
+              let map = plan.vocabularyRows(for: source), Codecs.canQuantize(job.outputType),
+              let rowBytes = job.outputType.byteCount(elements: source.tensor.shape[0]) else { return false }
+        let stored = plan.inputs[source.input].model.bytes(of: source.tensor)
+        let width = source.tensor.shape[0]
+        let chunkRows = 256
+        let encoded = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkRows * rowBytes, alignment: 64)
+        let floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: width)
+        defer {
+            encoded.deallocate()
+            floats.deallocate()
+        }
+        for first in stride(from: 0, to: map.rows.count, by: chunkRows) {
+            let chunk = first ..< min(map.rows.count, first + chunkRows)
+            for (k, row) in chunk.enumerated() {
+                let destination = UnsafeMutableRawBufferPointer(rebasing: encoded[k * rowBytes ..< (k + 1) * rowBytes])
+                if case let .own(n) = map.rows[row] {
+                    destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: stored[n * rowBytes ..< (n + 1) * rowBytes]))
+                    continue
+                }
+                try decodePermuted(source, map: map, rows: row ..< row + 1, plan: plan, into: floats)
+                do { try Codecs.quantize(job.outputType, UnsafeBufferPointer(floats), into: destination) } catch {
+                    throw .file("output tensor \(job.name): \(error)")
+                }
+            }
+            try write(UnsafeRawBufferPointer(rebasing: encoded[0 ..< chunk.count * rowBytes]))
+        }
+        return true
     }
 }
