@@ -83,12 +83,14 @@ def vocabulary_checks():
         run("merge", ROOT / "Fixtures/vocab" / f"{config}.yml", "-o", path, "--quiet")
         tokens = [bytes(part).decode() for part in
                   (lambda f: [f.parts[i] for i in f.data])(gguf.GGUFReader(path).fields["tokenizer.ggml.tokens"])]
-        llm = llama_cpp.Llama(model_path=str(path), n_ctx=64, verbose=False, n_threads=2, vocab_only=False)
+        llm = llama_cpp.Llama(model_path=str(path), n_ctx=64, verbose=False, n_threads=2)
         for added in ["<|im_start|>", "<tool_call>"]:
             ids = llm.tokenize(added.encode(), add_bos=False, special=True)
             check(f"{config}: llama.cpp tokenizes {added} as one token", ids == [tokens.index(added)], f"{ids}")
-        llm.eval(llm.tokenize("<|im_start|>kalo miren".encode(), special=True))
-        check(f"{config}: the merged model runs: logits finite", bool(np.isfinite(np.array(llm.scores[:1])).all()))
+        prompt = llm.tokenize("<|im_start|>kalo miren<tool_call>".encode(), special=True)
+        llm.eval(prompt)
+        last = np.array(llm.scores[len(prompt) - 1])
+        check(f"{config}: the merged model runs: logits finite", bool(np.isfinite(last).all()) and last.shape[0] == len(tokens))
         del llm
 
 
