@@ -144,7 +144,7 @@ import Testing
     @Test func vocabularySizeMismatch() throws {
         let a = try Self.model(vocab: 10), b = try Self.model(vocab: 12)
         defer { [a, b].forEach { try? FileManager.default.removeItem(atPath: $0) } }
-        #expect(throws: MergeError.incompatible("vocabulary sizes differ: \(b) has 12 tokens, \(a) has 10 (token_embd.weight)")) {
+        #expect(throws: MergeError.incompatible("vocabulary sizes differ: \(b) has 12 tokens, \(a) has 10 (token_embd.weight); choose a tokenizer (tokenizer_source: base, union or a model)")) {
             try Self.plan(a, b)
         }
     }

@@ -129,12 +129,41 @@ func everyMergeFixtureLoads(_ file: String, _ method: String) throws {
     #expect(try config(base + "tokenizer_source: b.gguf").tokenizerSource == .model(ModelReference(path: Fixture.path("b.gguf"))))
     #expect(try config(base + "tokenizer:\n  source: base").tokenizerSource == .base)
     #expect(try config(base + "tokenizer: {source: a.gguf, tokens: null}").tokenizerSource == .model(ModelReference(path: Fixture.path("a.gguf"))))
+    #expect(try config(base + "tokenizer_source: union").tokenizerSource == .union)
+    // mergekit's default source is union.
+    let block = try config(base + """
+    tokenizer:
+      pad_to_multiple_of: 8
+      tokens:
+        <|im_start|>: {source: b.gguf, force: true}
+        <|im_end|>: {source: {kind: zero}}
+        <x>: {source: {kind: model_token, model: a.gguf, token_id: 3}}
+    """)
+    #expect(block.tokenizerSource == .union && block.padToMultipleOf == 8)
+    #expect(block.tokenEmbeddings.map(\.token) == ["<|im_start|>", "<|im_end|>", "<x>"])
+    #expect(block.tokenEmbeddings[0].source == .model(ModelReference(path: Fixture.path("b.gguf"))) && block.tokenEmbeddings[0].force)
+    #expect(block.tokenEmbeddings[1].source == .zero && !block.tokenEmbeddings[1].force)
+    #expect(block.tokenEmbeddings[2].source == .modelToken(ModelReference(path: Fixture.path("a.gguf")), token: nil, tokenID: 3))
+    #expect(block.referencedModels.map(\.text) == ["a.gguf", "b.gguf"])
+}
+
+@Test func chatTemplateNames() throws {
+    #expect(try ChatTemplate.resolve("chatml", inputTemplates: [])?.hasPrefix("{% for message in messages %}{{'<|im_start|>'") == true)
+    #expect(try ChatTemplate.resolve("llama3", inputTemplates: [])?.contains("<|start_header_id|>") == true)
+    #expect(Set(ChatTemplate.named.keys) == ["alpaca", "chatml", "exaone", "llama3", "mistral"])
+    let custom = "{% for m in messages %}{{ m.content }}{% endfor %}"
+    #expect(try ChatTemplate.resolve(custom, inputTemplates: []) == custom)
+    #expect(throws: ChatTemplate.Invalid(setting: "{{x}}")) { try ChatTemplate.resolve("{{x}}", inputTemplates: []) }
+    // auto: the most common template among the inputs (trimmed), first on ties; none keeps the model's.
+    #expect(try ChatTemplate.resolve("auto", inputTemplates: ["a ", nil, "b", "b\n"]) == "b")
+    #expect(try ChatTemplate.resolve("auto", inputTemplates: ["a", "b"]) == "a")
+    #expect(try ChatTemplate.resolve("auto", inputTemplates: [nil, nil]) == nil)
 }
 
 @Test(arguments: [
     // Unknown and unsupported keys.
     ("models:\n  - model: a.gguf\nmerge_method: linear\nmerge_mehtod: x\n",
-     "config.yml:4:1: unknown key 'merge_mehtod' (expected one of: models, slices, merge_method, base_model, parameters, dtype, out_dtype, tokenizer_source, tokenizer, chat_template, name, imatrix)"),
+     "config.yml:4:1: unknown key 'merge_mehtod' (expected one of: models, slices, merge_method, base_model, parameters, dtype, out_dtype, tokenizer_source, tokenizer, chat_template, name, imatrix, out_path)"),
     ("modules:\n  text: {}\nmerge_method: linear\n", "config.yml:1:1: 'modules' is not supported (use 'models' or 'slices')"),
     ("models:\n  - model: a.gguf\n    weight: 1\nmerge_method: linear\n",
      "config.yml:3:5: unknown key 'weight' in a 'models' entry (expected 'model', 'parameters')"),
@@ -167,14 +196,14 @@ func everyMergeFixtureLoads(_ file: String, _ method: String) throws {
     ("slices:\n  - sources:\n      - model: a.gguf\nmerge_method: passthrough\n",
      "config.yml:3:9: a 'sources' entry has no 'layer_range'"),
     // Tokenizer, dtype.
-    ("models:\n  - model: a.gguf\nmerge_method: linear\ntokenizer_source: union\n",
-     "config.yml:4:19: tokenizer_source: union is not supported yet (use base or a model path)"),
-    ("models:\n  - model: a.gguf\nmerge_method: linear\ntokenizer:\n  source: union\n",
-     "config.yml:5:11: tokenizer.source: union is not supported yet (use base or a model path)"),
-    ("models:\n  - model: a.gguf\nmerge_method: linear\ntokenizer:\n  tokens: {a: {source: a.gguf}}\n",
-     "config.yml:5:3: tokenizer.tokens is not supported yet"),
-    ("models:\n  - model: a.gguf\nmerge_method: linear\ntokenizer: {}\n",
-     "config.yml:4:12: tokenizer.source: union (the default) is not supported yet (use source: base or a model path)"),
+    ("models:\n  - model: a.gguf\nmerge_method: linear\ntokenizer:\n  pad_to_multiple_of: 0\n",
+     "config.yml:5:23: tokenizer.pad_to_multiple_of must be a positive integer"),
+    ("models:\n  - model: a.gguf\nmerge_method: linear\ntokenizer:\n  tokens: {x: {source: {kind: model_token, model: a.gguf}}}\n",
+     "config.yml:5:24: 'tokenizer.tokens.x.source': give exactly one of 'token' or 'token_id'"),
+    ("models:\n  - model: a.gguf\nmerge_method: linear\ntokenizer:\n  tokens: {x: {source: {kind: one}}}\n",
+     "config.yml:5:24: 'tokenizer.tokens.x.source.kind' must be model_token or zero"),
+    ("models:\n  - model: a.gguf\nmerge_method: linear\nchat_template: vicuna\n",
+     "config.yml:4:16: chat_template: invalid chat template 'vicuna' (expected auto, one of alpaca, chatml, exaone, llama3, mistral, or a Jinja template)"),
     ("models:\n  - model: a.gguf\nmerge_method: linear\ntokenizer_source: base\ntokenizer: {source: base}\n",
      "config.yml:5:12: cannot specify both 'tokenizer_source' and 'tokenizer'"),
     ("models:\n  - model: a.gguf\nmerge_method: linear\ndtype: float8\n",

@@ -10,7 +10,9 @@ rank-4 deltas whose extracted adapter llama.cpp applies to the base. With ../sha
 clone, also: a TIES merge of two IQ3_XXS inputs (quantized with ../shared/imatrix/tiny-imatrix.gguf) and
 a SLERP of two MXFP4_MOE Mixtral models load and run; `merge --outtype IQ3_M --imatrix` writes the
 tensors llama.cpp's quantizer writes (with the same importance matrix) from the same merge in F32.
-Prints 'N passed, N failed'.
+Also: the vocabulary merges of Fixtures/vocab (tokenizer_source union, a model, a tokens block) load in
+llama.cpp, which tokenizes the added tokens (`<|im_start|>`, `<tool_call>`) as single tokens with the
+ids the merged vocabulary gives them. Prints 'N passed, N failed'.
 Usage: llama_run.py PATH_TO_GGUFMERGE
 """
 import ctypes
@@ -154,11 +156,29 @@ def low_bit_checks(base, a, b, tokens):
     check("IQ3_M merge loads and runs: logits finite", bool(np.isfinite(logits(ours, tokens)).all()))
 
 
+def vocabulary_checks():
+    for config in ["union", "model", "tokens"]:
+        path = OUT / f"vocab-{config}.gguf"
+        run("merge", ROOT / "Fixtures/vocab" / f"{config}.yml", "-o", path, "--quiet")
+        tokens = [bytes(part).decode() for part in
+                  (lambda f: [f.parts[i] for i in f.data])(gguf.GGUFReader(path).fields["tokenizer.ggml.tokens"])]
+        llm = llama_cpp.Llama(model_path=str(path), n_ctx=64, verbose=False, n_threads=2)
+        for added in ["<|im_start|>", "<tool_call>"]:
+            ids = llm.tokenize(added.encode(), add_bos=False, special=True)
+            check(f"{config}: llama.cpp tokenizes {added} as one token", ids == [tokens.index(added)], f"{ids}")
+        prompt = llm.tokenize("<|im_start|>kalo miren<tool_call>".encode(), special=True)
+        llm.eval(prompt)
+        last = np.array(llm.scores[len(prompt) - 1])
+        check(f"{config}: the merged model runs: logits finite", bool(np.isfinite(last).all()) and last.shape[0] == len(tokens))
+        del llm
+
+
 def main():
+    vocabulary_checks()
     if not BASE.exists():
         print(f"{BASE} not found: the llama.cpp run check needs ../shared/reference beside the clone")
-        print("llama.cpp run: 0 passed, 0 failed")
-        return
+        print(f"llama.cpp run: {passed} passed, {failed} failed")
+        sys.exit(1 if failed else 0)
     base, a, b = OUT / "base.gguf", OUT / "a.gguf", OUT / "b.gguf"
     model(base)
     model(a, 1)

@@ -14,15 +14,14 @@ import Foundation
 /// parameters: {normalize: true}
 /// dtype: float32               # optional: bfloat16, float16, float32, float64
 /// out_dtype: float16           # optional
-/// tokenizer_source: base       # optional: base or a model; 'union' is not supported
+/// tokenizer_source: base       # optional: base, union or a model (or a tokenizer: block)
 /// chat_template: chatml        # optional
 /// name: my-merge               # optional (ggufmerge: the output's general.name)
 /// imatrix: base.imatrix.gguf   # optional (ggufmerge): importance matrix for quantizing the output
 /// ```
 ///
 /// Differences from mergekit, all errors where mergekit would silently do something else or nothing:
-/// unknown keys (mergekit ignores them), `modules:`, `tokenizer_source: union` and `tokenizer:` with
-/// anything but a `source:` of `base` or a model, Hugging Face repository ids, and (see
+/// unknown keys (mergekit ignores them), `modules:`, Hugging Face repository ids, and (see
 /// `validate(for:)`) parameter names the method does not know.
 public struct MergeConfig: Sendable, Equatable {
     /// One entry of `models:`.
@@ -60,8 +59,30 @@ public struct MergeConfig: Sendable, Equatable {
     public enum TokenizerSource: Sendable, Equatable {
         /// The base model's.
         case base
+        /// Every input's tokens: the base's, then the tokens the others add.
+        case union
         /// A given model's.
         case model(ModelReference)
+    }
+
+    /// Where one token's embedding comes from when a model lacks it (or always, with `force`):
+    /// an entry of `tokenizer: tokens:` (mergekit's `TokenEmbeddingConfig`).
+    public struct TokenEmbedding: Sendable, Equatable {
+        public enum Source: Sendable, Equatable {
+            /// The same token's row in that model.
+            case model(ModelReference)
+            /// Row `tokenID`, or the row of token `token`, of that model's own vocabulary.
+            case modelToken(ModelReference, token: String?, tokenID: Int?)
+            /// Zeros.
+            case zero
+        }
+
+        public var token: String
+        /// nil: mergekit's default (the only model with the token, the base, or the mean).
+        public var source: Source?
+        /// Every model takes the default, even one that has the token.
+        public var force: Bool
+        public var mark: Mark
     }
 
     /// The configuration file's path as given (used in messages).
@@ -78,15 +99,23 @@ public struct MergeConfig: Sendable, Equatable {
     public var dtype: String?
     public var outDtype: String?
     public var tokenizerSource: TokenizerSource?
-    /// `auto`, a template name (`chatml`, `llama3`, …) or a Jinja template, as written.
+    /// `tokenizer: tokens:`, in file order.
+    public var tokenEmbeddings: [TokenEmbedding] = []
+    /// `tokenizer: pad_to_multiple_of:`: the output vocabulary is padded to a multiple of this.
+    public var padToMultipleOf: Int?
+    /// `auto`, a template name (`chatml`, `llama3`, …) or a Jinja template, as written (resolved by
+    /// `ChatTemplate.resolve` when the plan is built).
     public var chatTemplate: String?
     public var name: String?
     /// ggufmerge's `imatrix:`: an importance matrix file (resolved against `directory`) used to quantize
     /// the output as `llama-quantize --imatrix` would.
     public var imatrix: String?
+    /// mergekit-mega's `out_path`: accepted and ignored (ggufmerge writes intermediates to a temporary
+    /// folder and the last document to `-o`).
+    public var outPath: String?
 
     static let topLevelKeys = ["models", "slices", "merge_method", "base_model", "parameters", "dtype", "out_dtype",
-                               "tokenizer_source", "tokenizer", "chat_template", "name", "imatrix"]
+                               "tokenizer_source", "tokenizer", "chat_template", "name", "imatrix", "out_path"]
     static let dtypes = ["bfloat16", "float16", "float32", "float64"]
 
     /// Reads and parses the configuration at `path` (model paths relative to its directory).
@@ -146,13 +175,16 @@ public struct MergeConfig: Sendable, Equatable {
         dtype = try reader.dtype(root["dtype"], "dtype")
         outDtype = try reader.dtype(root["out_dtype"], "out_dtype")
         chatTemplate = try root["chat_template"].flatMap { node throws(ConfigError) in
-            node.isNull ? nil : try reader.string(node, "chat_template")
+            node.isNull ? nil : try reader.chatTemplate(node)
         }
         name = try root["name"].flatMap { node throws(ConfigError) in
             node.isNull ? nil : try reader.string(node, "name")
         }
         imatrix = try root["imatrix"].flatMap { node throws(ConfigError) in
             node.isNull ? nil : ModelReference.resolve(try reader.string(node, "imatrix"), directory: directory)
+        }
+        outPath = try root["out_path"].flatMap { node throws(ConfigError) in
+            node.isNull ? nil : try reader.string(node, "out_path")
         }
 
         tokenizerSource = nil
@@ -163,8 +195,37 @@ public struct MergeConfig: Sendable, Equatable {
             if tokenizerSource != nil {
                 throw .invalid(file: file, at: node.mark, message: "cannot specify both 'tokenizer_source' and 'tokenizer'")
             }
-            tokenizerSource = try reader.tokenizerSection(node)
+            (tokenizerSource, tokenEmbeddings, padToMultipleOf) = try reader.tokenizerSection(node)
         }
+    }
+
+    /// The configuration with every model reference passed through `transform` (mergekit-mega uses it
+    /// to point a document's `name:` at the file an earlier document wrote).
+    public func mapModels(_ transform: (ModelReference) -> ModelReference) -> MergeConfig {
+        var copy = self
+        copy.baseModel = baseModel.map(transform)
+        switch inputs {
+        case let .models(models):
+            copy.inputs = .models(models.map { var m = $0; m.model = transform(m.model); return m })
+        case let .slices(slices):
+            copy.inputs = .slices(slices.map { slice in
+                var s = slice
+                s.baseModel = slice.baseModel.map(transform)
+                s.sources = slice.sources.map { var source = $0; source.model = transform(source.model); return source }
+                return s
+            })
+        }
+        if case let .model(model) = tokenizerSource { copy.tokenizerSource = .model(transform(model)) }
+        copy.tokenEmbeddings = tokenEmbeddings.map { entry in
+            var e = entry
+            switch entry.source {
+            case let .model(model)?: e.source = .model(transform(model))
+            case let .modelToken(model, token, id)?: e.source = .modelToken(transform(model), token: token, tokenID: id)
+            case .zero?, nil: break
+            }
+            return e
+        }
+        return copy
     }
 
     /// Every model the configuration names (base first when given), without repeats, in order.
@@ -175,6 +236,12 @@ public struct MergeConfig: Sendable, Equatable {
         case let .slices(slices): all += slices.flatMap { $0.sources.map(\.model) }
         }
         if case let .model(model) = tokenizerSource { all.append(model) }
+        for entry in tokenEmbeddings {
+            switch entry.source {
+            case let .model(model)?, let .modelToken(model, _, _)?: all.append(model)
+            case .zero?, nil: break
+            }
+        }
         var seen = Set<ModelReference>()
         return all.filter { seen.insert($0).inserted }
     }
@@ -342,27 +409,94 @@ extension MergeConfig {
             return name
         }
 
+        /// `auto`, a template name mergekit knows, or a template (checked here; `auto` is resolved by the plan).
+        func chatTemplate(_ node: YAMLNode) throws(ConfigError) -> String {
+            let setting = try string(node, "chat_template")
+            if setting != "auto" {
+                do { _ = try ChatTemplate.resolve(setting, inputTemplates: []) } catch {
+                    throw .invalid(file: file, at: node.mark, message: "chat_template: \(error.message)")
+                }
+            }
+            return setting
+        }
+
         func tokenizerSource(_ node: YAMLNode, _ key: String) throws(ConfigError) -> TokenizerSource {
             if node.pairs == nil, let text = node.string {
                 if text == "base" { return .base }
-                if text == "union" {
-                    throw .unsupported(file: file, at: node.mark, message: "\(key): union is not supported yet (use base or a model path)")
-                }
+                if text == "union" { return .union }
             }
             return .model(try model(node, key))
         }
 
-        /// The `tokenizer:` section: only `source: base` or `source: <model>` (as `tokenizer_source`).
-        func tokenizerSection(_ node: YAMLNode) throws(ConfigError) -> TokenizerSource {
-            let pairs = try mapping(node, "'tokenizer'", keys: ["source", "tokens", "pad_to_multiple_of"])
-            for pair in pairs where pair.key != "source" && !pair.value.isNull {
-                throw .unsupported(file: file, at: pair.keyMark, message: "tokenizer.\(pair.key) is not supported yet")
+        /// The `tokenizer:` section: `source` (default union), `tokens`, `pad_to_multiple_of`.
+        func tokenizerSection(_ node: YAMLNode) throws(ConfigError) -> (TokenizerSource, [TokenEmbedding], Int?) {
+            _ = try mapping(node, "'tokenizer'", keys: ["source", "tokens", "pad_to_multiple_of"])
+            var source = TokenizerSource.union
+            if let sourceNode = node["source"], !sourceNode.isNull {
+                source = try tokenizerSource(sourceNode, "tokenizer.source")
             }
-            guard let source = node["source"], !source.isNull else {
-                // mergekit's default source is union.
-                throw .unsupported(file: file, at: node.mark, message: "tokenizer.source: union (the default) is not supported yet (use source: base or a model path)")
+            var padding: Int?
+            if let padNode = node["pad_to_multiple_of"], !padNode.isNull {
+                guard let value = padNode.int, value > 0 else {
+                    throw .invalid(file: file, at: padNode.mark, message: "tokenizer.pad_to_multiple_of must be a positive integer")
+                }
+                padding = value
             }
-            return try tokenizerSource(source, "tokenizer.source")
+            var tokens: [TokenEmbedding] = []
+            if let tokensNode = node["tokens"], !tokensNode.isNull {
+                for pair in try mapping(tokensNode, "'tokenizer.tokens'", keys: tokensNode.pairs?.map(\.key) ?? []) {
+                    tokens.append(try tokenEmbedding(pair))
+                }
+            }
+            return (source, tokens, padding)
+        }
+
+        /// One `tokens:` entry: `{source: <model> | {kind: model_token, model, token | token_id} | {kind: zero}, force}`.
+        func tokenEmbedding(_ pair: YAMLNode.Pair) throws(ConfigError) -> TokenEmbedding {
+            let what = "tokenizer.tokens.\(pair.key)"
+            let pairs = try mapping(pair.value, "'\(what)'", keys: ["source", "force"])
+            var entry = TokenEmbedding(token: pair.key, source: nil, force: false, mark: pair.keyMark)
+            for item in pairs where !item.value.isNull {
+                if item.key == "force" {
+                    guard let force = item.value.bool else {
+                        throw .invalid(file: file, at: item.value.mark, message: "'\(what).force' must be true or false")
+                    }
+                    entry.force = force
+                } else if item.value.pairs == nil {
+                    entry.source = .model(try model(item.value, "\(what).source"))
+                } else {
+                    entry.source = try embeddingSource(item.value, "\(what).source")
+                }
+            }
+            return entry
+        }
+
+        func embeddingSource(_ node: YAMLNode, _ what: String) throws(ConfigError) -> TokenEmbedding.Source {
+            let kind = try node["kind"].map { kind throws(ConfigError) in try string(kind, "\(what).kind") }
+            switch kind {
+            case "zero":
+                _ = try mapping(node, "'\(what)'", keys: ["kind"])
+                return .zero
+            case "model_token":
+                _ = try mapping(node, "'\(what)'", keys: ["kind", "model", "token", "token_id"])
+                guard let modelNode = node["model"], !modelNode.isNull else {
+                    throw .invalid(file: file, at: node.mark, message: "'\(what)' has no 'model'")
+                }
+                let token = try node["token"].flatMap { t throws(ConfigError) in t.isNull ? nil : try string(t, "\(what).token") }
+                var tokenID: Int?
+                if let idNode = node["token_id"], !idNode.isNull {
+                    guard let id = idNode.int else {
+                        throw .invalid(file: file, at: idNode.mark, message: "'\(what).token_id' must be an integer")
+                    }
+                    tokenID = id
+                }
+                guard (token == nil) != (tokenID == nil) else {
+                    throw .invalid(file: file, at: node.mark, message: "'\(what)': give exactly one of 'token' or 'token_id'")
+                }
+                return .modelToken(try model(modelNode, "\(what).model"), token: token, tokenID: tokenID)
+            default:
+                throw .invalid(file: file, at: node.mark, message: "'\(what).kind' must be model_token or zero")
+            }
         }
     }
 }

@@ -62,6 +62,19 @@ struct YAMLParser {
         return root
     }
 
+    /// Every document of the stream, in order (empty ones included, as null scalars).
+    mutating func parseStream() throws(ConfigError) -> [YAMLNode] {
+        var documents: [YAMLNode] = []
+        repeat {
+            documents.append(try parseDocument())
+            if atMarker("...") {
+                advance(3)
+                try skipToContent()
+            }
+        } while index < text.count
+        return documents
+    }
+
     // MARK: Block structure
 
     private mutating func parseBlockNode(parentIndent: Int, context: Context) throws(ConfigError) -> YAMLNode {

@@ -66,6 +66,7 @@ public struct MergeEngine: Sendable {
             report.copied = true
             return report
         }
+        if try writePermutedCopy(job, plan: plan, write: write) { return report }
         let rowLocal: Bool
         switch job.operation {
         case .copy: rowLocal = true
@@ -195,7 +196,8 @@ public struct MergeEngine: Sendable {
     func rawCopySource(_ job: TensorJob, plan: MergePlan) -> TensorSource? {
         let sources = job.sources
         guard let first = sources.first, sources.allSatisfy({ $0.tensor.type == job.outputType }),
-              sources.allSatisfy({ plan.inputs[$0.input].adapter?.pairs[$0.tensor.name] == nil }) else { return nil }
+              sources.allSatisfy({ plan.inputs[$0.input].adapter?.pairs[$0.tensor.name] == nil }),
+              sources.allSatisfy({ plan.vocabularyRows(for: $0) == nil }) else { return nil }
         switch job.operation {
         case .copy:
             return first
@@ -211,9 +213,19 @@ public struct MergeEngine: Sendable {
     }
 
     /// Dequantizes rows `rows` of a source tensor into `buffer` on the calling thread, with its input's
-    /// LoRA delta applied (callers parallelize over row ranges).
+    /// LoRA delta applied (callers parallelize over row ranges). Rows are output rows: a vocabulary
+    /// tensor whose rows the plan permutes is laid out in the output vocabulary first.
     func decode(_ source: TensorSource, rows: Range<Int>, plan: MergePlan,
                 into buffer: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
+        if let map = plan.vocabularyRows(for: source) {
+            return try decodePermuted(source, map: map, rows: rows, plan: plan, into: buffer)
+        }
+        try decodeStored(source, rows: rows, plan: plan, into: buffer)
+    }
+
+    /// `decode` of the rows as stored.
+    func decodeStored(_ source: TensorSource, rows: Range<Int>, plan: MergePlan,
+                      into buffer: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
         let input = plan.inputs[source.input]
         let tensor = source.tensor
         let rowBytes = tensor.type.byteCount(elements: tensor.shape[0]) ?? 0

@@ -99,6 +99,8 @@ public struct MergePlan: Sendable {
     /// Tensors whose rows do not fit the type llama-quantize's rules chose (Q4_K_M's Q4_K on rows
     /// not a multiple of 256, …), by name: the type chosen; the job holds the fallback used.
     public var fallbacks: [String: GGMLType] = [:]
+    /// Vocabulary tensors whose rows are laid out anew in the output vocabulary (tokenizer settings).
+    public var vocabularyRows: [VocabularyKey: VocabularyRows] = [:]
 
     public init(method: (any MergeMethod)?, inputs: [InputModel], jobs: [TensorJob], metadata: Metadata) {
         self.method = method

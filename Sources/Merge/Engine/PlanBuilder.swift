@@ -91,6 +91,8 @@ extension MergePlan {
         let referenceModel = layout.baseModels.first.flatMap { $0 } ?? layout.slices[0].sources[0].model
         let reference = inputs[inputIndex[referenceModel]!]
         let names = outputTensorNames(config: config, layout: layout, reference: reference, inputs: inputs, inputIndex: inputIndex)
+        let vocabulary = try VocabularyMerge(config: config, inputs: inputs, inputIndex: inputIndex)
+        var vocabularyRows: [VocabularyKey: VocabularyRows] = [:]
 
         var jobs: [TensorJob] = []
         for (name, template) in names {
@@ -104,9 +106,15 @@ extension MergePlan {
                 }
                 sources.append(TensorSource(input: inputIndex[source.model]!, tensor: tensor))
             }
-            try checkShapes(sources, inputs: inputs, output: name)
+            var shape = sources[0].tensor.shape
             let resolved = try config.resolveParameters(for: method, at: site, layout: layout)
             try config.checkWeightSum(resolved, method: method, tensor: name)
+            if let vocabulary, VocabularyMerge.isVocabularyTensor(name) {
+                try vocabulary.plan(sources, baseIndex: resolved.baseIndex, inputs: inputs, output: name,
+                                    shape: &shape, rows: &vocabularyRows)
+            } else {
+                try checkShapes(sources, inputs: inputs, output: name)
+            }
             let exact = method.exactInput(parameters: resolved.global, modelParameters: resolved.perModel,
                                           baseIndex: resolved.baseIndex)
             let operation: TensorJob.Operation = if let exact {
@@ -115,7 +123,7 @@ extension MergePlan {
                 .merge(sources: sources, baseIndex: resolved.baseIndex, parameters: resolved.global,
                        modelParameters: resolved.perModel)
             }
-            jobs.append(TensorJob(name: name, shape: sources[0].tensor.shape, outputType: template.type, operation: operation))
+            jobs.append(TensorJob(name: name, shape: shape, outputType: template.type, operation: operation))
         }
 
         let outputType = try options.outputType ?? outputType(config)
@@ -139,9 +147,11 @@ extension MergePlan {
                                           inputIndex: inputIndex, layers: layout.layers.count, jobs: jobs,
                                           outputType: outputType)
         for (key, value) in importance?.quantizeMetadata ?? [] { metadata.set(key, value) }
+        vocabulary?.write(into: &metadata, inputs: inputs)
         var plan = MergePlan(method: method, inputs: inputs, jobs: jobs, metadata: metadata)
         plan.promotions = promotions
         plan.fallbacks = fallbacks
+        plan.vocabularyRows = vocabularyRows
         try plan.checkCodecs()
         if let output = options.output { try plan.check(output: output) }
         return plan
@@ -182,7 +192,7 @@ extension MergePlan {
             let a = inputs[first.input].label, b = inputs[source.input].label
             if output.hasPrefix("token_embd") || output.hasPrefix("output.") , first.tensor.shape.count == 2,
                source.tensor.shape[0] == first.tensor.shape[0] {
-                throw MergeError.incompatible("vocabulary sizes differ: \(a) has \(first.tensor.shape[1]) tokens, \(b) has \(source.tensor.shape[1]) (\(output))")
+                throw MergeError.incompatible("vocabulary sizes differ: \(a) has \(first.tensor.shape[1]) tokens, \(b) has \(source.tensor.shape[1]) (\(output)); choose a tokenizer (tokenizer_source: base, union or a model)")
             }
             throw MergeError.incompatible("tensor \(output): \(a) has shape \(first.tensor.shape), \(b) has \(source.tensor.shape)")
         }
@@ -301,7 +311,13 @@ extension MergePlan {
             for key in metadata.keys where key.hasPrefix("tokenizer.") { metadata.remove(key) }
             for (key, value) in donor where key.hasPrefix("tokenizer.") { metadata.set(key, value) }
         }
-        if let template = config.chatTemplate { metadata.set("tokenizer.chat_template", .string(template)) }
+        if let setting = config.chatTemplate {
+            let templates = inputs.map { $0.model.metadata["tokenizer.chat_template"]?.string }
+            // Names and templates were checked when the config was read; `auto` cannot fail.
+            if let template = try? ChatTemplate.resolve(setting, inputTemplates: templates) {
+                metadata.set("tokenizer.chat_template", .string(template))
+            }
+        }
 
         for key in metadata.keys where key.hasPrefix("general.base_model.") { metadata.remove(key) }
         metadata.set("general.base_model.count", .uint32(UInt32(inputs.count)))

@@ -1,7 +1,7 @@
 /// Every merge method by its mergekit name.
 public enum MergeMethods {
     public static let all: [any MergeMethod] = [
-        // Task-vector family (mergekit's GeneralizedTaskArithmeticMerge instances) and SCE.
+        // Task-vector family (mergekit's GeneralizedTaskArithmeticMerge instances), SCE and RAM.
         GeneralizedTaskArithmetic.taskArithmetic,
         GeneralizedTaskArithmetic.ties,
         GeneralizedTaskArithmetic.dareTies,
@@ -11,6 +11,8 @@ public enum MergeMethods {
         GeneralizedTaskArithmetic.della,
         GeneralizedTaskArithmetic.dellaLinear,
         SCE(),
+        RAM.ram,
+        RAM.ramplusTL,
         // Averaging, interpolation and geometric methods.
         Linear(),
         SLERP(),

@@ -1,39 +1,6 @@
 // IQ4_NL and IQ4_XS with an importance matrix: llama.cpp's `quantize_iq4_nl` / `quantize_iq4_xs`
 // calling `quantize_row_iq4_nl_impl` with `quant_weights` and `ntry = 7`.
 
-/// The scale of one group of 32 as `quantize_row_iq4_nl_impl` chooses it with `ntry = 7` and element
-/// weights `weights` (`qw·√(σ² + x²)`): ``iq4GroupScale(_:_:)``'s search with these weights instead
-/// of `x²`. Groups with `max|x| < 1e-15` get 0.
-@inlinable
-func iq4GroupScale(_ x: UnsafePointer<Float>, _ levels: SIMD16<Float>, weights w: UnsafePointer<Float>) -> Float {
-    var amax: Float = 0, max: Float = 0
-    for j in 0..<32 {
-        let ax = x[j].magnitude
-        if ax > amax { amax = ax; max = x[j] }
-    }
-    if amax < 1e-15 { return 0 }
-    @inline(__always) func fit(_ id: Float) -> (sumqx: Float, sumq2: Float) {
-        var sumqx: Float = 0, sumq2: Float = 0
-        for j in 0..<32 {
-            let q = levels[Int(iq4NearestLevel(id * x[j], levels))]
-            sumqx += w[j] * q * x[j]
-            sumq2 += w[j] * q * q
-        }
-        return (sumqx, sumq2)
-    }
-    var (sumqx, sumq2) = fit(1 / (-max / levels[0]))
-    var d = sumq2 > 0 ? sumqx / sumq2 : 0
-    var best = d * sumqx
-    for itry in -7...7 {
-        (sumqx, sumq2) = fit(Float(itry &- 127) / max)
-        if sumq2 > 0 && sumqx * sumqx > best * sumq2 {
-            d = sumqx / sumq2
-            best = d * sumqx
-        }
-    }
-    return d
-}
-
 /// `σ²` of `quantize_row_iq4_nl_impl`: the sum of squares of the super-block times `2 / n`.
 @inlinable @inline(__always)
 func iq4Sigma2(_ n: Int, _ x: UnsafePointer<Float>) -> Float {

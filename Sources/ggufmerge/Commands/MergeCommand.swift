@@ -31,6 +31,7 @@ enum MergeCommand: Command {
             .init(names: ["--method"], valueName: "name", help: "Quick form: the merge method (linear, slerp, ties, dare_ties, …)."),
             .init(names: ["--param"], valueName: "k=v", help: "Quick form: a method parameter (repeatable), e.g. t=0.5, density=0.5.", repeatable: true),
             .init(names: ["--base"], valueName: "model", help: "Quick form: the base model."),
+            .init(names: ["--keep-intermediates"], help: "Multi-document configs: keep the named documents' merges (written to a temporary folder, removed by default)."),
         ])
 
     static func run(_ arguments: ParsedArguments) throws {
@@ -42,8 +43,13 @@ enum MergeCommand: Command {
                 throw UsageError(command: spec, message: arguments.positionals.isEmpty ? "missing <config.yml> (or --method)" : "expected one config file; to list models use --method")
             }
             let path = arguments.positionals[0]
-            let config = try MergeConfig.load(path: path)
-            try execute(config, configText: (try? String(contentsOfFile: path, encoding: .utf8)) ?? "", arguments: arguments, spec: spec)
+            let documents = try MultiDocumentMerge.load(path: path)
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            if documents.documents.count > 1 {
+                return try runDocuments(documents, configText: text, arguments: arguments)
+            }
+            noteIgnoredOutPath(documents.documents[0])
+            try execute(documents.documents[0], configText: text, arguments: arguments, spec: spec)
         }
     }
 
