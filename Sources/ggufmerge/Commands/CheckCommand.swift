@@ -35,15 +35,15 @@ enum CheckCommand: Command {
         var adapters: [LoRAAdapter] = []
         for (index, path) in paths.enumerated() {
             let model: GGUFModel
-            do { model = try GGUFModel(path: path) } catch { throw MergeError.input("\(path): \(error)") }
+            do { model = try GGUFModel(path: path) } catch { throw MergeError.gguf(error, context: nil) }
             if model.metadata["general.type"]?.string == "adapter" {
-                guard index != baseIndex else { throw MergeError.input("\(path): a LoRA adapter cannot be the base") }
+                guard index != baseIndex else { throw MergeError.adapter(path: path, reason: "a LoRA adapter cannot be the base") }
                 adapters.append(try LoRAAdapter(path: path))
             } else {
                 models.append(model)
             }
         }
-        guard !models.isEmpty else { throw MergeError.input("no model to check the adapters against") }
+        guard !models.isEmpty else { throw MergeError.incompatible("no model to check the adapters against") }
         let report = try ModelCheck.run(models, baseIndex: baseIndex, adapters: adapters, threads: threads)
         print(arguments.flag("--json") ? json(report).text : table(report), terminator: arguments.flag("--json") ? "\n" : "")
         if !report.isCompatible { exit(1) }

@@ -42,9 +42,14 @@ enum ExtractLoraCommand: Command {
         }
         options.seed = UInt64(try arguments.integer("--seed", in: 0 ... Int.max, command: spec) ?? 0)
         options.threads = try arguments.integer("--threads", in: 1 ... 1024, command: spec) ?? ProcessInfo.processInfo.activeProcessorCount
-        try refuseExisting(output, force: arguments.flag("--force"))
         let models = try arguments.positionals.map { path throws(MergeError) in
-            do { return try GGUFModel(path: path) } catch { throw MergeError.input("\(path): \(error)") }
+            do { return try GGUFModel(path: path) } catch { throw MergeError.gguf(error, context: nil) }
+        }
+        do throws(GGUFError) {
+            try OutputTarget(path: output, overwrite: arguments.flag("--force"))
+                .check(byteCounts: [0], protecting: models.flatMap { $0.files.map(\.path) })
+        } catch {
+            throw MergeError.gguf(error, context: nil)
         }
         let reports = try LoRAExtraction.run(base: models[0], finetune: models[1], to: output, options: options)
         if !arguments.flag("--quiet") { print(summary(reports, output: output), terminator: "") }
