@@ -2,7 +2,6 @@ import Foundation
 import GGUF
 import Merge
 import Quant
-import Synchronization
 
 /// ggufmerge-bench: makes synthetic llama-shaped models in a temporary folder and times, in one run,
 /// merges and quantization against baselines measured in the same run: the I/O floor (reading the
@@ -219,11 +218,7 @@ func runCodecs(threads: Int) throws {
 
 /// Runs `body` over `rows` in fixed chunks on `threads` threads (the engine's own loop).
 func parallelRows(_ rows: Int, threads: Int, _ body: (Range<Int>) throws -> Void) throws {
-    let failure = Mutex<String?>(nil)
-    parallelChunks(count: rows, chunk: 64, threads: threads) { range in
-        do { try body(range) } catch { failure.withLock { $0 = "\(error)" } }
-    }
-    if let message = failure.withLock({ $0 }) { throw BenchError(message) }
+    try parallelChunks(count: rows, chunk: 64, threads: threads) { _, range in try body(range) }
 }
 
 // MARK: - Run

@@ -99,7 +99,7 @@ extension MergePlan {
                 .copy(sources[exact])
             } else {
                 .merge(sources: sources, baseIndex: resolved.baseIndex, parameters: resolved.global,
-                       modelParameters: resolved.perModel)
+                       modelParameters: resolved.perModel, method: method)
             }
             jobs.append(TensorJob(name: name, shape: sources[0].tensor.shape, outputType: template.type, operation: operation))
         }
@@ -113,7 +113,7 @@ extension MergePlan {
         let metadata = try outputMetadata(config: config, options: options, reference: reference, inputs: inputs,
                                           inputIndex: inputIndex, layers: layout.layers.count, jobs: jobs,
                                           outputType: outputType)
-        return MergePlan(method: method, inputs: inputs, jobs: jobs, metadata: metadata)
+        return MergePlan(methodName: method.name, inputs: inputs, jobs: jobs, metadata: metadata)
     }
 
     static func open(_ reference: ModelReference, config: MergeConfig) throws -> InputModel {

@@ -245,39 +245,59 @@ public enum MagnitudeSelection {
         if ranks.isEmpty { return .none }
         if ranks == 0 ..< n { return .all }
         let readOnly = UnsafeBufferPointer(values)
+        let top = ranks.lowerBound > 0 ? select(readOnly, descendingRank: ranks.lowerBound, topDigits: topDigits) : nil
+        let bottom = ranks.upperBound < n ? select(readOnly, descendingRank: ranks.upperBound - 1, topDigits: topDigits) : nil
+        let keep = RankKeep(ranks, top: top, bottom: bottom)
+        if let x = values.baseAddress { keep.zeroTies(x, count: n, seen: (0, 0)) }
+        return keep.bounds
+    }
 
-        // Upper bound: the element at rank `lower` is the largest kept. Ties with it that rank
-        // below `lower` are dropped.
-        var upperKey = UInt32.max
+    /// What keeps exactly the elements of a descending rank range: a key range, and the ties a rank
+    /// boundary splits (equal non-zero magnitudes on both sides of it, ranked in index order).
+    struct RankKeep: Sendable {
+        var bounds: KeepBounds
+        /// Elements with this key: the first `drop` (in index order) rank above the range.
         var upperTie: (key: UInt32, drop: Int)? = nil
-        if ranks.lowerBound > 0 {
-            let top = select(readOnly, descendingRank: ranks.lowerBound, topDigits: topDigits)
-            let drop = ranks.lowerBound - top.countAbove
-            if drop == 0 {
-                upperKey = top.key
-            } else if drop == top.countEqual {
-                upperKey = top.key == 0 ? 0 : top.key - 1
-            } else {
-                upperKey = top.key
-                if top.key != 0 { upperTie = (top.key, drop) }
-            }
-        }
-        // Lower bound: the element at rank `upper - 1` is the smallest kept.
-        var lowerKey: UInt32 = 0
+        /// Elements with this key: the first `keep` (in index order) rank inside the range.
         var lowerTie: (key: UInt32, keep: Int)? = nil
-        if ranks.upperBound < n {
-            let bottom = select(readOnly, descendingRank: ranks.upperBound - 1, topDigits: topDigits)
-            lowerKey = bottom.key
-            let keep = ranks.upperBound - bottom.countAbove
-            if keep < bottom.countEqual && bottom.key != 0 { lowerTie = (bottom.key, keep) }
+
+        /// From the order statistics at the range's ends: `top` at rank `ranks.lowerBound` (nil when
+        /// it is 0), `bottom` at rank `ranks.upperBound − 1` (nil when the range reaches the end).
+        init(_ ranks: Range<Int>, top: OrderStatistic?, bottom: OrderStatistic?) {
+            // Upper bound: the element at rank `lower` is the largest kept. Ties with it that rank
+            // below `lower` are dropped.
+            var upperKey = UInt32.max
+            if let top {
+                let drop = ranks.lowerBound - top.countAbove
+                if drop == 0 {
+                    upperKey = top.key
+                } else if drop == top.countEqual {
+                    upperKey = top.key == 0 ? 0 : top.key - 1
+                } else {
+                    upperKey = top.key
+                    if top.key != 0 { upperTie = (top.key, drop) }
+                }
+            }
+            // Lower bound: the element at rank `upper - 1` is the smallest kept.
+            var lowerKey: UInt32 = 0
+            if let bottom {
+                lowerKey = bottom.key
+                let keep = ranks.upperBound - bottom.countAbove
+                if keep < bottom.countEqual && bottom.key != 0 { lowerTie = (bottom.key, keep) }
+            }
+            bounds = KeepBounds(lower: lowerKey, upper: upperKey)
         }
 
-        if upperTie != nil || lowerTie != nil, let x = values.baseAddress {
-            // Zero the tied elements that fall outside `ranks` (their key becomes 0, which the
-            // bounds then keep as zero or drop: the same value either way).
+        var hasTies: Bool { upperTie != nil || lowerTie != nil }
+
+        /// Zeroes the tied elements of `x[0 ..< count]` that fall outside the range, given how many
+        /// elements with each tie key come before `x` (their key becomes 0, which the bounds then keep
+        /// as zero or drop: the same value either way).
+        func zeroTies(_ x: UnsafeMutablePointer<Float>, count n: Int, seen: (upper: Int, lower: Int)) {
+            guard hasTies else { return }
             let upperTieKey = upperTie?.key ?? UInt32.max, drop = upperTie?.drop ?? 0
             let lowerTieKey = lowerTie?.key ?? UInt32.max, keep = lowerTie?.keep ?? Int.max
-            var seenUpper = 0, seenLower = 0
+            var seenUpper = seen.upper, seenLower = seen.lower
             for i in 0 ..< n {
                 let k = key(x[i])
                 var zero = false
@@ -292,7 +312,29 @@ public enum MagnitudeSelection {
                 if zero { x[i] = 0 }
             }
         }
-        return KeepBounds(lower: lowerKey, upper: upperKey)
+
+        /// How many elements of `x[0 ..< count]` have each tie key.
+        func tieCounts(_ x: UnsafePointer<Float>, count n: Int) -> (upper: Int, lower: Int) {
+            let upperTieKey = upperTie?.key ?? UInt32.max, lowerTieKey = lowerTie?.key ?? UInt32.max
+            var upper = 0, lower = 0
+            for i in 0 ..< n {
+                let k = key(x[i])
+                upper &+= k == upperTieKey ? 1 : 0
+                lower &+= k == lowerTieKey ? 1 : 0
+            }
+            return (upper, lower)
+        }
+
+        /// Zeroes the elements of a piece outside the range (`seen`: tie counts before the piece).
+        func apply(_ values: UnsafeMutableBufferPointer<Float>, seen: (upper: Int, lower: Int)) {
+            guard let x = values.baseAddress else { return }
+            zeroTies(x, count: values.count, seen: seen)
+            if bounds == .all { return }
+            for i in 0 ..< values.count {
+                let v = x[i]
+                x[i] = bounds.mask(v) == 1 ? v : 0
+            }
+        }
     }
 
     /// Sorts `count` elements of `row` by ascending magnitude, ties in index order (a stable LSD

@@ -4,7 +4,8 @@ import Foundation
 ///
 /// mergekit computes these reductions with torch in float32 (pairwise, blocked summation). Here the
 /// float32 products are summed in `Double`, with four independent accumulators, which is at least as
-/// accurate; callers round the result to `Float` where mergekit keeps a float32 scalar.
+/// accurate; callers round the result to `Float` where mergekit keeps a float32 scalar. Over a whole
+/// tensor the sums are taken per row piece and the pieces' sums added in piece order (`PieceDriver`).
 enum VectorMath {
     /// `Σ x[i]²`, accumulated in `Double`.
     static func sumOfSquares(_ x: UnsafeBufferPointer<Float>) -> Double {
@@ -70,49 +71,12 @@ enum VectorMath {
     }
 }
 
-extension VectorMath {
-    /// Elements per block of the parallel reductions: tensors up to this size are summed exactly as the
-    /// one-thread functions do; larger ones block by block (fixed blocks, added in order), so the result
-    /// never depends on the thread count.
-    static let reductionBlock = 1 << 20
-
-    /// `partial` over fixed blocks of `0 ..< count`, on up to `threads` threads, added in block order.
-    static func blockedSum(count: Int, threads: Int, _ partial: (Range<Int>) -> Double) -> Double {
-        let block = reductionBlock
-        let blocks = (count + block - 1) / block
-        if blocks <= 1 { return partial(0 ..< count) }
-        let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: blocks)
-        defer { sums.deallocate() }
-        parallelChunks(count: blocks, chunk: 1, threads: threads) { range in
-            for b in range { sums[b] = partial(b * block ..< min(count, (b + 1) * block)) }
-        }
-        return sums.reduce(0, +)
-    }
-
-    /// `norm(_:)` on `threads` threads.
-    static func norm(_ x: UnsafeBufferPointer<Float>, threads: Int) -> Float {
-        Float(blockedSum(count: x.count, threads: threads) { sumOfSquares(UnsafeBufferPointer(rebasing: x[$0])) }.squareRoot())
-    }
-
-    /// `normalizedDot(_:_:_:_:)` on `threads` threads.
-    static func normalizedDot(_ x: UnsafeBufferPointer<Float>, _ nx: Float, _ y: UnsafeBufferPointer<Float>, _ ny: Float,
-                              threads: Int) -> Double {
-        blockedSum(count: x.count, threads: threads) {
-            normalizedDot(UnsafeBufferPointer(rebasing: x[$0]), nx, UnsafeBufferPointer(rebasing: y[$0]), ny)
-        }
-    }
-
-    /// `combine(_:_:_:_:into:)` on `threads` threads.
-    static func combine(_ a: Float, _ x: UnsafeBufferPointer<Float>, _ b: Float, _ y: UnsafeBufferPointer<Float>,
-                        into out: UnsafeMutableBufferPointer<Float>, threads: Int) {
-        parallelChunks(count: out.count, chunk: reductionBlock, threads: threads) { range in
-            combine(a, UnsafeBufferPointer(rebasing: x[range]), b, UnsafeBufferPointer(rebasing: y[range]),
-                    into: UnsafeMutableBufferPointer(rebasing: out[range]))
-        }
-    }
-}
-
 extension UnsafeMutableBufferPointer where Element == Float {
+    /// `self[i] = self[i] − base[i]` (float32), elementwise: a task vector in place.
+    func subtract(_ base: UnsafeMutableBufferPointer<Float>) {
+        for i in indices { self[i] = self[i] - base[i] }
+    }
+
     /// The same memory, read-only.
     var readOnly: UnsafeBufferPointer<Float> { UnsafeBufferPointer(self) }
 }

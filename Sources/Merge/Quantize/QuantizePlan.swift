@@ -44,7 +44,7 @@ extension MergePlan {
                                   operation: .copy(TensorSource(input: 0, tensor: tensor))))
         }
         let entries = QuantizedMetadata.apply(to: Array(model.metadata), fileType: fileType) { MetadataValue.uint32($0) }
-        return MergePlan(method: nil, inputs: [input], jobs: jobs,
+        return MergePlan(methodName: nil, inputs: [input], jobs: jobs,
                          metadata: Metadata(entries.map { ($0.key, $0.value) }))
     }
 }
