@@ -30,7 +30,7 @@ import Testing
         for (tensor, reference) in expected {
             let mine = try #require(ours[tensor], "\(name): missing \(tensor)")
             #expect(mine.shape == reference.shape)
-            let error = MergeHarness.relativeL2(mine.values, reference.values)
+            let error = MergeHarness.relativeError(mine.values, reference.values)
             #expect(error <= 1e-5, "\(name): \(tensor) relative error \(error)")
         }
     }
@@ -65,7 +65,7 @@ import Testing
         let expected = try Fixture.f32Tensors("expected-ties.gguf")
         for (tensor, reference) in expected {
             // Q8_0 keeps 8 bits per weight with a per-32 scale: relative error well under 1 %.
-            #expect(MergeHarness.relativeL2(ours[tensor]!.values, reference.values) < 0.01, "\(tensor)")
+            #expect(MergeHarness.relativeError(ours[tensor]!.values, reference.values) < 0.01, "\(tensor)")
         }
         #expect(model.metadata["general.file_type"]?.int == Int(FileType.q8_0.rawValue))
     }

@@ -3,9 +3,10 @@
 /// or from memory (`MergeMethod.merge(_:into:)`).
 ///
 /// Pieces have `rowsPerPiece` rows (the last one fewer) and are processed `piecesPerBatch` at a time
-/// in parallel, each worker in its own scratch: memory is `threads × (inputs + 2)` pieces of floats,
-/// whatever the tensor's size. Statistics are folded in piece order, so results do not depend on
-/// the thread count or the batch size.
+/// in parallel (statistics: at most four per thread, so few partial results are held at once), each
+/// worker in its own scratch: memory is `threads × (inputs + 2)` pieces of floats, whatever the
+/// tensor's size. Statistics are folded in piece order, so results do not depend on the thread count
+/// or the batch size.
 struct PieceDriver {
     var rowsPerPiece: Int
     var piecesPerBatch: Int
@@ -29,6 +30,7 @@ struct PieceDriver {
         let rows = unit.rowCount, rowLength = unit.rowLength
         let pieceRows = max(rowsPerPiece, 1)
         let batchRows = pieceRows * max(piecesPerBatch, 1)
+        let statisticsBatchRows = pieceRows * max(min(piecesPerBatch, 4 * max(threads, 1)), 1)
         let pieceFloats = min(pieceRows, rows) * rowLength
         let workers = max(threads, 1)
         let slots = unit.inputCount + 2
@@ -53,8 +55,8 @@ struct PieceDriver {
             partials.deallocate()
         }
         while merge.needsPass {
-            for start in stride(from: 0, to: rows, by: batchRows) {
-                let batch = start ..< min(rows, start + batchRows)
+            for start in stride(from: 0, to: rows, by: statisticsBatchRows) {
+                let batch = start ..< min(rows, start + statisticsBatchRows)
                 let current = merge
                 try parallelChunks(count: batch.count, chunk: pieceRows, threads: workers) { (worker, local) throws(MergeError) in
                     let rows = (batch.lowerBound + local.lowerBound) ..< (batch.lowerBound + local.upperBound)

@@ -14,7 +14,8 @@ import Foundation
 /// `cos θ` is the clamped dot of the normalized copies, the pair counts as colinear when
 /// `1 − cos² ≤ 1e-16` (float32), and the result is `(sin((1−t)θ)·v0 + sin(tθ)·v1) / sin θ`
 /// (or `(1−t)·v0 + t·v1` when colinear). Norms and dots are summed in `Double`; the trigonometry is
-/// done in `Double` from the float32 `cos θ` and rounded to float32.
+/// done in `Double` from the float32 `cos θ` and rounded to float32. Norms and dots come from one pass
+/// (`cos θ = v0·v1 / (‖v0‖‖v1‖)`: torch normalizes the copies first, the same value to float rounding).
 public struct NuSLERP: MergeMethod {
     public init() {}
 
@@ -44,17 +45,16 @@ public struct NuSLERP: MergeMethod {
                      vectors: mode == .columns ? unit.rowLength : 1)
     }
 
-    /// Statistics passes for whole-tensor and column vectors (squared norms, then dots of the
-    /// normalized vectors), none for row vectors; then `(c0·v0 + c1·v1) / divisor` (+ base).
+    /// One statistics pass for whole-tensor and column vectors (squared norms and dot products), none
+    /// for row vectors; then `(c0·v0 + c1·v1) / divisor` (+ base).
     struct Merge: UnitMerge {
         enum Mode { case whole, rows, columns }
         var t: Double
         var models: (Int, Int)
         var base: Int?
         var mode: Mode
-        /// Per vector: the squared norms, then the dot products, as they accumulate.
-        var sums: [Double]
-        var norms: ([Float], [Float])? = nil
+        /// Per vector, as they accumulate.
+        var sums: [VectorMath.PairSums]
         var coefficients: Coefficients? = nil
 
         init(t: Double, models: (Int, Int), base: Int?, mode: Mode, vectors: Int) {
@@ -62,7 +62,7 @@ public struct NuSLERP: MergeMethod {
             self.models = models
             self.base = base
             self.mode = mode
-            sums = [Double](repeating: 0, count: 2 * vectors)
+            sums = [VectorMath.PairSums](repeating: VectorMath.PairSums(), count: vectors)
         }
 
         var needsPass: Bool { mode != .rows && coefficients == nil }
@@ -77,52 +77,28 @@ public struct NuSLERP: MergeMethod {
             return (v0, v1)
         }
 
-        func statistics(_ piece: RowPiece) -> [Double] {
+        func statistics(_ piece: RowPiece) -> [VectorMath.PairSums] {
             let (v0, v1) = vectors(piece)
-            var partial = [Double](repeating: 0, count: sums.count)
+            guard mode == .columns else { return [VectorMath.PairSums(v0.readOnly, v1.readOnly)] }
+            var partial = sums.map { _ in VectorMath.PairSums() }
             let length = piece.rowLength
-            switch (mode, norms) {
-            case let (.whole, norms?):
-                partial[0] = VectorMath.normalizedDot(v0.readOnly, norms.0[0], v1.readOnly, norms.1[0])
-            case (.whole, nil):
-                partial[0] = VectorMath.sumOfSquares(v0.readOnly)
-                partial[1] = VectorMath.sumOfSquares(v1.readOnly)
-            case let (.columns, norms?):
-                for r in 0 ..< piece.rows.count {
-                    let start = r &* length
-                    for c in 0 ..< length {
-                        partial[c] += Double((v0[start &+ c] / norms.0[c]) * (v1[start &+ c] / norms.1[c]))
-                    }
+            for r in 0 ..< piece.rows.count {
+                let start = r &* length
+                for c in 0 ..< length {
+                    let a = Double(v0[start &+ c]), b = Double(v1[start &+ c])
+                    partial[c].xx += a * a
+                    partial[c].yy += b * b
+                    partial[c].xy += a * b
                 }
-            case (.columns, nil):
-                for r in 0 ..< piece.rows.count {
-                    let start = r &* length
-                    for c in 0 ..< length {
-                        let a = Double(v0[start &+ c]), b = Double(v1[start &+ c])
-                        partial[c] += a * a
-                        partial[length &+ c] += b * b
-                    }
-                }
-            case (.rows, _):
-                break
             }
             return partial
         }
 
-        mutating func accumulate(_ partial: [Double]) {
-            for i in sums.indices { sums[i] += partial[i] }
+        mutating func accumulate(_ partial: [VectorMath.PairSums]) {
+            for i in sums.indices { sums[i].add(partial[i]) }
         }
 
-        mutating func finishPass() {
-            let vectors = sums.count / 2
-            guard norms != nil else {
-                // `x / ‖x‖.clamp(min: 1e-7)` as torch does it, in float32.
-                norms = (sums[0 ..< vectors].map { NuSLERP.norm($0) }, sums[vectors...].map { NuSLERP.norm($0) })
-                sums = [Double](repeating: 0, count: sums.count)
-                return
-            }
-            coefficients = Coefficients(t: t, dots: Array(sums[0 ..< vectors]))
-        }
+        mutating func finishPass() { coefficients = Coefficients(t: t, sums: sums) }
 
         func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
             let (v0, v1) = vectors(piece)
@@ -135,9 +111,8 @@ public struct NuSLERP: MergeMethod {
             case .rows:
                 for r in 0 ..< piece.rows.count {
                     let range = r &* length ..< (r &+ 1) &* length
-                    let x = UnsafeBufferPointer(rebasing: v0[range]), y = UnsafeBufferPointer(rebasing: v1[range])
-                    let n0 = NuSLERP.norm(VectorMath.sumOfSquares(x)), n1 = NuSLERP.norm(VectorMath.sumOfSquares(y))
-                    let k = Coefficients(t: t, dots: [VectorMath.normalizedDot(x, n0, y, n1)])
+                    let sums = VectorMath.PairSums(UnsafeBufferPointer(rebasing: v0[range]), UnsafeBufferPointer(rebasing: v1[range]))
+                    let k = Coefficients(t: t, sums: [sums])
                     let (a, b, d) = (k.c0[0], k.c1[0], k.divisor[0])
                     for i in range { output[i] = (a * v0[i] + b * v1[i]) / d }
                 }
@@ -165,10 +140,12 @@ public struct NuSLERP: MergeMethod {
     struct Coefficients {
         var c0: [Float] = [], c1: [Float] = [], divisor: [Float] = []
 
-        init(t: Double, dots: [Double]) {
+        /// From each vector's sums: `cos θ` is the dot of the vectors normalized by their norms
+        /// clamped to ≥ 1e-7 (`x / ‖x‖.clamp(min: 1e-7)` as torch does it).
+        init(t: Double, sums: [VectorMath.PairSums]) {
             let oneMinusT = Float(1 - t), tf = Float(t)
-            for dot in dots {
-                let cosTheta = min(max(Float(dot), -1), 1)
+            for s in sums {
+                let cosTheta = min(max(s.normalizedDot(NuSLERP.norm(s.xx), NuSLERP.norm(s.yy)), -1), 1)
                 if 1 - cosTheta * cosTheta <= Float(1e-16) {
                     c0.append(oneMinusT); c1.append(tf); divisor.append(1)
                 } else {

@@ -10,7 +10,8 @@ import Foundation
 /// dot product, clamped to [-1, 1], gives θ; when `|dot| > 0.9995` the coefficients are those of linear
 /// interpolation, `1 − t` and `t`; otherwise `sin((1−t)θ)/sin θ` and `sin(tθ)/sin θ`. The output is
 /// `coefA·base + coefB·other` in float32. Norms and the dot product are summed in `Double` (torch: float32,
-/// blocked) and rounded to float32; the coefficients are computed in `Double` from the float32 dot and
+/// blocked) in one pass, the normalized dot taken as `x·y / (‖x‖‖y‖)` and rounded to float32 (torch
+/// normalizes the copies first: the same value to float rounding); the coefficients are computed in `Double` from the float32 dot and
 /// rounded to float32 (torch: float32 `acos`/`sin`), so results agree to a few float32 ulps.
 public struct SLERP: MergeMethod {
     public init() {}
@@ -44,13 +45,13 @@ public struct SLERP: MergeMethod {
         return Merge(t: Float(try unit.number(name, Self.t)), base: base, empty: unit.elementCount == 0)
     }
 
-    /// Two statistics passes (the squared norms, then the dot product of the normalized inputs),
-    /// then `coefA·base + coefB·other` row by row.
+    /// One statistics pass (the squared norms and the dot product), then `coefA·base + coefB·other`
+    /// row by row.
     struct Merge: UnitMerge {
         var t: Float
         var base: Int
-        var squares = (0.0, 0.0), dot = 0.0
-        var norms: (Float, Float)? = nil
+        /// `Σ base²`, `Σ other²`, `Σ base·other`, as they accumulate.
+        var sums = VectorMath.PairSums()
         var coefficients: (Float, Float)? = nil
 
         init(t: Float, base: Int, empty: Bool) {
@@ -61,30 +62,17 @@ public struct SLERP: MergeMethod {
 
         var needsPass: Bool { coefficients == nil }
 
-        func statistics(_ piece: RowPiece) -> (Double, Double) {
-            let v0 = piece.inputs[base].readOnly, v1 = piece.inputs[1 - base].readOnly
-            guard let (n0, n1) = norms else { return (VectorMath.sumOfSquares(v0), VectorMath.sumOfSquares(v1)) }
-            return (VectorMath.normalizedDot(v0, n0, v1, n1), 0)
+        func statistics(_ piece: RowPiece) -> VectorMath.PairSums {
+            VectorMath.PairSums(piece.inputs[base].readOnly, piece.inputs[1 - base].readOnly)
         }
 
-        mutating func accumulate(_ partial: (Double, Double)) {
-            if norms == nil {
-                squares.0 += partial.0
-                squares.1 += partial.1
-            } else {
-                dot += partial.0
-            }
-        }
+        mutating func accumulate(_ partial: VectorMath.PairSums) { sums.add(partial) }
 
         mutating func finishPass() {
-            guard norms != nil else {
-                var n0 = Float(squares.0.squareRoot()), n1 = Float(squares.1.squareRoot())
-                if !(n0 > SLERP.eps) { n0 = 1 }
-                if !(n1 > SLERP.eps) { n1 = 1 }
-                norms = (n0, n1)
-                return
-            }
-            coefficients = SLERP.coefficients(t: t, dot: min(max(Float(dot), -1), 1))
+            var n0 = Float(sums.xx.squareRoot()), n1 = Float(sums.yy.squareRoot())
+            if !(n0 > SLERP.eps) { n0 = 1 }
+            if !(n1 > SLERP.eps) { n1 = 1 }
+            coefficients = SLERP.coefficients(t: t, dot: min(max(sums.normalizedDot(n0, n1), -1), 1))
         }
 
         func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {

@@ -151,7 +151,7 @@ public enum Sparsify {
             throw .epsilonOutOfRange(density: density, epsilon: epsilon)
         }
         let n = delta.count
-        guard n > 0, let x = delta.baseAddress else { return 1 }
+        guard n > 0 else { return 1 }
         let m = rowLength > 0 && n % rowLength == 0 ? rowLength : n
         // mergekit's min-max normalisation of ranks 1 … m divides by m − 1 = 0 for one-element rows,
         // and torch.bernoulli then rejects the NaN probability.

@@ -1,6 +1,7 @@
-/// The elements of a descending magnitude-rank range of a tensor seen in row pieces, exactly: the
-/// radix select of `MagnitudeSelection` (11 + 10 + 10 bits of the magnitude key) run as three
-/// histogram passes over the pieces, for both ends of the range at once; then, only when a range end
+/// The elements of a descending magnitude-rank range of a tensor seen in row pieces, exactly: a radix
+/// select over the magnitude key's 31 bits run as two histogram passes over the pieces (the top 16
+/// bits, then the low 15 bits of the keys in the chosen bin), for both ends of the range at once (each
+/// pass decodes the inputs again, so two wide digits beat three narrow ones); then, only when a range end
 /// splits a run of equal non-zero magnitudes, one more pass counting those ties per row, so that each
 /// piece knows which of its tied elements rank inside (ties are ranked in index order).
 ///
@@ -8,7 +9,7 @@
 /// order, `finishPass`; then `apply` to each piece.
 struct StreamingRankSelection: Sendable {
     /// The digits of each level: (shift, width).
-    static let levels: [(shift: UInt32, width: UInt32)] = [(20, 11), (10, 10), (0, 10)]
+    static let levels: [(shift: UInt32, width: UInt32)] = [(15, 16), (0, 15)]
 
     /// One sought descending rank and what the levels found of its key so far.
     struct Target: Sendable {

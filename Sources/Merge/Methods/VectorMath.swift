@@ -71,6 +71,43 @@ enum VectorMath {
     }
 }
 
+extension VectorMath {
+    /// `Σ x²`, `Σ y²` and `Σ x·y` of two vectors, summed in `Double` (products of the float32 values
+    /// taken in `Double`): the statistics of SLERP and NuSLERP, gathered in one pass.
+    struct PairSums: Sendable {
+        var xx = 0.0, yy = 0.0, xy = 0.0
+
+        init() {}
+
+        init(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) {
+            var xx0 = 0.0, xx1 = 0.0, yy0 = 0.0, yy1 = 0.0, xy0 = 0.0, xy1 = 0.0
+            let n = x.count, n2 = n & ~1
+            var i = 0
+            while i < n2 {
+                let a0 = Double(x[i]), b0 = Double(y[i]), a1 = Double(x[i &+ 1]), b1 = Double(y[i &+ 1])
+                xx0 += a0 * a0; yy0 += b0 * b0; xy0 += a0 * b0
+                xx1 += a1 * a1; yy1 += b1 * b1; xy1 += a1 * b1
+                i &+= 2
+            }
+            if i < n { let a = Double(x[i]), b = Double(y[i]); xx0 += a * a; yy0 += b * b; xy0 += a * b }
+            xx = xx0 + xx1
+            yy = yy0 + yy1
+            xy = xy0 + xy1
+        }
+
+        mutating func add(_ other: PairSums) {
+            xx += other.xx
+            yy += other.yy
+            xy += other.xy
+        }
+
+        /// The dot product of `x / nx` and `y / ny`, rounded to float32.
+        func normalizedDot(_ nx: Float, _ ny: Float) -> Float {
+            Float(xy / (Double(nx) * Double(ny)))
+        }
+    }
+}
+
 extension UnsafeMutableBufferPointer where Element == Float {
     /// `self[i] = self[i] − base[i]` (float32), elementwise: a task vector in place.
     func subtract(_ base: UnsafeMutableBufferPointer<Float>) {
