@@ -74,6 +74,11 @@ public final class GGUFFile: @unchecked Sendable {
         MemoryMapping.release(bytes(of: tensor))
     }
 
+    /// Drops the pages of bytes `range` of `tensor`'s data (pages partly outside it are kept).
+    public func releasePages(of tensor: TensorInfo, bytes range: Range<Int>) {
+        MemoryMapping.release(UnsafeRawBufferPointer(rebasing: bytes(of: tensor)[range]))
+    }
+
     /// The whole file, without copying. Valid while `self` lives.
     public var fileBytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base, count: fileSize)

@@ -99,12 +99,17 @@ public struct GGUFModel: Sendable {
         return files[l.file].bytes(of: files[l.file].tensors[l.index])
     }
 
-    /// The data of `tensor` (one of this model's `tensors`), without copying.
     /// Drops the pages of `tensor`'s data from resident memory (see `GGUFFile.releasePages(of:)`).
     public func releasePages(of tensor: TensorInfo) {
         file(containing: tensor.name)?.releasePages(of: tensor)
     }
 
+    /// Drops the pages of bytes `range` of `tensor`'s data from resident memory.
+    public func releasePages(of tensor: TensorInfo, bytes range: Range<Int>) {
+        file(containing: tensor.name)?.releasePages(of: tensor, bytes: range)
+    }
+
+    /// The data of `tensor` (one of this model's `tensors`), without copying.
     public func bytes(of tensor: TensorInfo) -> UnsafeRawBufferPointer {
         guard let l = locations[tensor.name] else {
             preconditionFailure("tensor '\(tensor.name)' is not one of \(path)'s tensors")

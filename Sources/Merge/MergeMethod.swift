@@ -72,9 +72,18 @@ public struct Parameters: Sendable, Equatable {
         set { values[name] = newValue }
     }
 
-    /// The number named `name`; the plan guarantees declared parameters are present and typed.
-    public func number(_ name: String) -> Double { values[name]?.number ?? 0 }
-    public func bool(_ name: String) -> Bool { values[name]?.bool ?? false }
+}
+
+extension ParameterSpec {
+    /// This parameter's number in `parameters`, else its default (nil when neither is a number).
+    public func number(in parameters: Parameters) -> Double? {
+        parameters[name]?.number ?? defaultValue?.number
+    }
+
+    /// This parameter's flag in `parameters`, else its default.
+    public func bool(in parameters: Parameters) -> Bool? {
+        parameters[name]?.bool ?? defaultValue?.bool
+    }
 }
 
 /// What a method makes of the base model.
@@ -87,76 +96,125 @@ public enum BaseModelPolicy: Sendable, Equatable {
     case ignored
 }
 
-/// One tensor's inputs for a merge method, all of the same shape, as float.
+/// What a method merges at once: one tensor, or one expert of a 3-D expert tensor (`ffn_*_exps`,
+/// whose statistics are taken per expert, as older mergekit merged each expert module on its own).
 ///
-/// `tensors` are scratch copies the method may overwrite. They are in mergekit's input order: the
-/// models as listed, with the base model included (at `baseIndex`) whenever the method uses one.
-public struct MergeInput {
+/// Its rows reach the method in pieces (`RowPiece`); nothing of the unit is ever whole in memory.
+public struct MergeUnit: Sendable {
     /// The tensor's name in the output (GGUF naming, e.g. `blk.3.attn_q.weight`).
     public var name: String
-    /// Shape in ggml order: `shape[0]` is the row length (mergekit's last dimension).
+    /// Shape in ggml order (`shape[0]` is the row length, mergekit's last dimension); at most 2-D.
     public var shape: [Int]
-    public var tensors: [UnsafeMutableBufferPointer<Float>]
-    /// Per-input parameters, parallel to `tensors` (the base's entry holds defaults).
+    /// Number of inputs, in mergekit's input order (the base included at `baseIndex` when the method
+    /// uses one).
+    public var inputCount: Int
+    /// Per-input parameters (the base's entry holds defaults).
     public var modelParameters: [Parameters]
     /// Global parameters.
     public var parameters: Parameters
     public var baseIndex: Int?
-    /// A seed for random methods, already mixed with the tensor's identity: the same seed and tensor
-    /// give the same result whatever the thread count.
+    /// A seed for random methods, already mixed with the tensor's identity.
     public var seed: UInt64
-    /// Threads the method may use for independent blocks (results must not depend on it).
-    public var threads: Int
 
-    public init(name: String, shape: [Int], tensors: [UnsafeMutableBufferPointer<Float>],
-                modelParameters: [Parameters], parameters: Parameters, baseIndex: Int?, seed: UInt64,
-                threads: Int = 1) {
+    public init(name: String, shape: [Int], inputCount: Int, modelParameters: [Parameters],
+                parameters: Parameters, baseIndex: Int?, seed: UInt64) {
         self.name = name
         self.shape = shape
-        self.tensors = tensors
+        self.inputCount = inputCount
         self.modelParameters = modelParameters
         self.parameters = parameters
         self.baseIndex = baseIndex
         self.seed = seed
-        self.threads = max(1, threads)
     }
 
-    public var count: Int { tensors.first?.count ?? 0 }
+    public var elementCount: Int { shape.reduce(1, *) }
     /// Row length (ggml `ne[0]`).
-    public var rowLength: Int { shape.first ?? count }
-    public var rowCount: Int { rowLength == 0 ? 0 : count / rowLength }
+    public var rowLength: Int { shape.first ?? 0 }
+    public var rowCount: Int { rowLength == 0 ? 0 : elementCount / rowLength }
 }
 
-/// A merge method: a pure function from input tensors and resolved parameters to one output tensor,
-/// with mergekit 0.1.5's name, parameters and semantics.
+/// Consecutive rows of every input of a unit, dequantized (LoRA deltas applied): what a method sees.
+///
+/// `inputs` are scratch buffers the method may overwrite, `rows.count × rowLength` floats each, in
+/// the unit's input order.
+public struct RowPiece {
+    public var inputs: [UnsafeMutableBufferPointer<Float>]
+    /// The rows, numbered within the unit.
+    public var rows: Range<Int>
+    public var rowLength: Int
+    /// The index of the piece's first element in the whole tensor: random draws are keyed by it, so
+    /// they do not depend on how a tensor is cut into pieces.
+    public var firstElement: Int
+
+    public init(inputs: [UnsafeMutableBufferPointer<Float>], rows: Range<Int>, rowLength: Int, firstElement: Int) {
+        self.inputs = inputs
+        self.rows = rows
+        self.rowLength = rowLength
+        self.firstElement = firstElement
+    }
+
+    public var count: Int { rows.count * rowLength }
+}
+
+/// A merge method: mergekit 0.1.5's name, parameters and semantics, as a function from input
+/// tensors and resolved parameters to one output tensor.
+///
+/// A method never sees a whole tensor: `prepare` checks a unit's parameters and returns the
+/// `UnitMerge` the engine then drives over row pieces: statistics passes (norms, dots, magnitude
+/// thresholds, …), then the row pass that writes the output.
 public protocol MergeMethod: Sendable {
     /// mergekit's `merge_method` name (`linear`, `ties`, …).
     var name: String { get }
     var parameters: [ParameterSpec] { get }
     var basePolicy: BaseModelPolicy { get }
-    /// Writes the merged tensor into `output` (same count as the inputs).
-    func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError)
-    /// Whether each output row depends only on the same row of the inputs (no whole-tensor statistic,
-    /// no randomness): the engine may then stream large tensors through in row chunks, so that no
-    /// tensor is ever whole in memory. Default false.
-    var isRowLocal: Bool { get }
+    /// The merge of one unit, with its parameters checked.
+    func prepare(_ unit: MergeUnit) throws(MergeError) -> any UnitMerge
     /// The input whose tensor the merge returns unchanged for these parameters (a weight of 1 and
     /// the rest 0, `t = 0`, all task-vector weights 0, …), or nil. The plan then copies that input's
     /// bytes instead of computing, and never requantizes them. Default nil.
     func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int?
-    /// Whether merging inputs that are all equal returns that same tensor for these parameters (true
-    /// for averages, interpolations and task-vector methods; false for a linear sum whose weights do
-    /// not add up to 1, or a scaled passthrough). The engine then copies the bytes when the inputs are
-    /// byte-identical, instead of requantizing them. Default false.
+    /// Whether merging inputs that are all equal returns that same tensor for these parameters. The
+    /// engine then copies the bytes when the inputs are byte-identical, instead of requantizing them.
+    /// Default true (averages, interpolations and task-vector methods); false for a linear sum whose
+    /// weights do not add up to 1, or a scaled passthrough.
     func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool
 }
 
 extension MergeMethod {
-    public var isRowLocal: Bool { false }
-
     public func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int? { nil }
 
-    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { false }
+    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
+}
+
+/// One unit's merge as the engine drives it: while `needsPass`, a statistics pass (`statistics` on
+/// every piece, in parallel; `accumulate` of the results in piece order; then `finishPass`), then the
+/// row pass (`merge` on every piece, in parallel).
+///
+/// Partial results are folded in piece order and pieces have a fixed number of rows, so results never
+/// depend on the thread count.
+public protocol UnitMerge {
+    /// One piece's share of the current pass's statistics.
+    associatedtype Partial
+    /// Whether another statistics pass must run before rows can be merged.
+    var needsPass: Bool { get }
+    /// The current pass's statistics over one piece (its inputs may be overwritten).
+    func statistics(_ piece: RowPiece) -> Partial
+    /// Adds one piece's statistics; called in piece order.
+    mutating func accumulate(_ partial: Partial)
+    /// Closes the current pass: its statistics are complete.
+    mutating func finishPass() throws(MergeError)
+    /// Merges one piece with the statistics fixed (its inputs may be overwritten).
+    func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>)
+}
+
+/// A merge that needs no statistics: each output row depends on the same row of the inputs only.
+public protocol RowLocalMerge: UnitMerge where Partial == Void {}
+
+extension RowLocalMerge {
+    public var needsPass: Bool { false }
+    public func statistics(_ piece: RowPiece) {}
+    public mutating func accumulate(_ partial: Void) {}
+    public mutating func finishPass() throws(MergeError) {}
 }
 
 /// Errors of the `Merge` module: one line each, naming what is wrong.

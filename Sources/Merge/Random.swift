@@ -15,7 +15,7 @@ public struct RandomStream: Sendable, Equatable {
 
     @usableFromInline static let gamma: UInt64 = 0x9E37_79B9_7F4A_7C15
 
-    /// The stream for input `index` of a merge seeded with `seed` (`MergeInput.seed`).
+    /// The stream for input `index` of a merge seeded with `seed` (`MergeUnit.seed`).
     public init(seed: UInt64, stream index: Int) {
         // Two mixing steps so that nearby seeds and nearby indices give unrelated keys.
         key = Self.mix(Self.mix(seed &+ Self.gamma) ^ (UInt64(truncatingIfNeeded: index) &+ 1) &* 0xD1B5_4A32_D192_ED03)

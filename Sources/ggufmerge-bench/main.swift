@@ -7,7 +7,7 @@ import Quant
 /// merges and quantization against baselines measured in the same run: the I/O floor (reading the
 /// inputs once and writing an output of the same size) and, when it is on PATH, llama-quantize.
 let help = """
-    USAGE: swift run -c release ggufmerge-bench [--shape 1b|7b|tiny] [--threads N] [--dir DIR] [--keep]
+    USAGE: swift run -c release ggufmerge-bench [--shape 1b|7b|8b-vocab|tiny] [--threads N] [--dir DIR] [--keep]
            swift run -c release ggufmerge-bench --codecs [--llama-src DIR]
 
     --codecs: per type, one-thread encode and decode MB/s (of F32 data) of our block codecs and of
@@ -19,6 +19,8 @@ let help = """
     (1b: hidden 2048, 16 layers, ffn 5632, vocab 32000; 7b: hidden 4096, 32 layers, ffn 11008) in a
     temporary folder, then runs the `ggufmerge` CLI of the same build as a child process for each task,
     printing its wall time, its peak RSS, and the ratio to the baseline of the same run.
+    8b-vocab (Llama-3-8B widths and vocabulary 128256, 2 layers) instead times TIES, DARE-TIES, SLERP,
+    model_stock, DELLA and NuSLERP on Q4_K_M inputs (a base and two models), with their peak RSS.
 
     llama-quantize: put it on PATH to time it on the same F16 file. To build it (2.5 minutes here):
       pip download --no-deps --no-binary llama-cpp-python llama-cpp-python==0.3.36 && tar xzf llama_cpp_python-0.3.36.tar.gz
@@ -180,7 +182,7 @@ func runBenchmark() throws {
         return args[i + 1]
     }
     let shapeName = option("--shape") ?? "1b"
-    guard let shape = Shape.shapes[shapeName] else { print("unknown shape \(shapeName)"); exit(2) }
+    guard let shape = shapeName == "8b-vocab" ? vocabShape : Shape.shapes[shapeName] else { print("unknown shape \(shapeName)"); exit(2) }
     let threads = option("--threads") ?? String(ProcessInfo.processInfo.activeProcessorCount)
     if args.contains("--codecs") {
         try runCodecs(llamaSource: option("--llama-src"))
@@ -192,6 +194,7 @@ func runBenchmark() throws {
     guard FileManager.default.isExecutableFile(atPath: tool) else { print("build the ggufmerge product first: \(tool) is missing"); exit(1) }
     defer { if !args.contains("--keep") { try? FileManager.default.removeItem(atPath: dir) } }
 
+    if shapeName == "8b-vocab" { return try runMethodSweep(shape, tool: tool, dir: dir, threads: threads) }
     print("shape \(shapeName): hidden \(shape.hidden), \(shape.layers) layers, ffn \(shape.ffn), vocab \(shape.vocab); threads \(threads); in \(dir)")
     let f16a = dir + "/a-F16.gguf", f16b = dir + "/b-F16.gguf"
     let t0 = Date()

@@ -7,12 +7,12 @@ import Testing
     private typealias V = MergekitValues
 
     @Test func matchesMergekit() throws {
-        let merged = try Harness.run(ArceeFusion(), shape: [8, 4], [V.fusionInput0, V.fusionInput1], baseIndex: 1)
+        let merged = try MergeHarness.run(ArceeFusion(), shape: [8, 4], [V.fusionInput0, V.fusionInput1], baseIndex: 1)
         #expect(merged == V.fusion)
     }
 
     @Test func requiresBase() {
-        let error = Harness.error { try Harness.run(ArceeFusion(), shape: [1], [[1], [2]]) }
-        #expect(Harness.isInvalid(error, "base"))
+        let error = MergeHarness.error { try MergeHarness.run(ArceeFusion(), shape: [1], [[1], [2]]) }
+        #expect(MergeHarness.isInvalid(error, "base"))
     }
 }

@@ -10,7 +10,7 @@ enum ConfigFakes {
         var name: String
         var parameters: [ParameterSpec]
         var basePolicy: BaseModelPolicy
-        func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
+        func prepare(_ unit: MergeUnit) throws(MergeError) -> any UnitMerge {
             throw .other("fake method \(name) does not merge")
         }
     }

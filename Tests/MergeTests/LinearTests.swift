@@ -29,9 +29,9 @@ import Testing
     }
 
     @Test func rejectsMissingWeightAndZeroSum() {
-        let missing = Harness.error { try Harness.run(Linear(), shape: [2], [[1, 2], [3, 4]], weights: [1, nil]) }
-        #expect(Harness.isInvalid(missing, "weight"))
-        let zero = Harness.error { try Harness.run(Linear(), shape: [2], [[1, 2], [3, 4]], weights: [1, -1]) }
-        #expect(Harness.isInvalid(zero, "sum"))
+        let missing = MergeHarness.error { try MergeHarness.run(Linear(), shape: [2], [[1, 2], [3, 4]], weights: [1, nil]) }
+        #expect(MergeHarness.isInvalid(missing, "weight"))
+        let zero = MergeHarness.error { try MergeHarness.run(Linear(), shape: [2], [[1, 2], [3, 4]], weights: [1, -1]) }
+        #expect(MergeHarness.isInvalid(zero, "sum"))
     }
 }

@@ -35,7 +35,7 @@ import Testing
         let expected = try Fixture.tensors(atPath: path(expectedFile))
         #expect(Set(ours.keys) == Set(expected.keys))
         for (name, reference) in expected {
-            let error = MergeHarness.relativeL2(try #require(ours[name]).values, reference.values)
+            let error = MergeHarness.relativeError(try #require(ours[name]).values, reference.values)
             #expect(error <= tolerance, "\(expectedFile): \(name) relative error \(error)")
         }
     }

@@ -13,15 +13,15 @@ import Testing
     /// `filter_wise: true` (one ratio per row); mergekit's result run with torch.
     @Test func filterWiseMatchesMergekit() throws {
         let v = MergekitValues.self
-        let merged = try Harness.run(ModelStock(), shape: [4, 3], [v.x0, v.x1, v.x2, v.z0],
+        let merged = try MergeHarness.run(ModelStock(), shape: [4, 3], [v.x0, v.x1, v.x2, v.z0],
                                      parameters: ["filter_wise": .bool(true)], baseIndex: 0)
-        #expect(Harness.relativeError(merged, v.stockRows) <= 1e-6)
+        #expect(MergeHarness.relativeError(merged, v.stockRows) <= 1e-6)
     }
 
     @Test func requiresBaseAndTwoModels() {
-        let noBase = Harness.error { try Harness.run(ModelStock(), shape: [1], [[1], [2], [3]]) }
-        #expect(Harness.isInvalid(noBase, "base"))
-        let two = Harness.error { try Harness.run(ModelStock(), shape: [1], [[1], [2]], baseIndex: 0) }
-        #expect(Harness.isInvalid(two, "at least 3"))
+        let noBase = MergeHarness.error { try MergeHarness.run(ModelStock(), shape: [1], [[1], [2], [3]]) }
+        #expect(MergeHarness.isInvalid(noBase, "base"))
+        let two = MergeHarness.error { try MergeHarness.run(ModelStock(), shape: [1], [[1], [2]], baseIndex: 0) }
+        #expect(MergeHarness.isInvalid(two, "at least 3"))
     }
 }

@@ -21,16 +21,16 @@ import Testing
     ])
     func matchesMergekitOptions(label: String, inputs: [[Float]], weights: [Double],
                                 parameters: [String: ParameterValue], expected: [Float]) throws {
-        let merged = try Harness.run(NuSLERP(), shape: [4, 3], inputs, weights: weights + [nil],
+        let merged = try MergeHarness.run(NuSLERP(), shape: [4, 3], inputs, weights: weights + [nil],
                                      parameters: parameters, baseIndex: 2)
-        let error = Harness.relativeError(merged, expected)
+        let error = MergeHarness.relativeError(merged, expected)
         #expect(error <= 1e-6, "\(label): relative error \(error)")
     }
 
     @Test func rejectsWrongModelCount() {
-        let three = Harness.error { try Harness.run(NuSLERP(), shape: [1], [[1], [2], [3]], weights: [1, 1, 1]) }
-        #expect(Harness.isInvalid(three, "exactly 2 non-base"))
-        let one = Harness.error { try Harness.run(NuSLERP(), shape: [1], [[1], [2]], weights: [1, nil], baseIndex: 1) }
-        #expect(Harness.isInvalid(one, "exactly 2 non-base"))
+        let three = MergeHarness.error { try MergeHarness.run(NuSLERP(), shape: [1], [[1], [2], [3]], weights: [1, 1, 1]) }
+        #expect(MergeHarness.isInvalid(three, "exactly 2 non-base"))
+        let one = MergeHarness.error { try MergeHarness.run(NuSLERP(), shape: [1], [[1], [2]], weights: [1, nil], baseIndex: 1) }
+        #expect(MergeHarness.isInvalid(one, "exactly 2 non-base"))
     }
 }

@@ -11,7 +11,7 @@ import Testing
         #expect(expected.count == 4 * 3 + 1)
         for (name, reference) in expected {
             let source: (shape: [Int], values: [Float])
-            if let layer = FixtureMerge.layer(of: name) {
+            if let layer = MergeHarness.layer(of: name) {
                 #expect((0 ..< 4).contains(layer))
                 let kind = name.split(separator: ".").dropFirst(2).joined(separator: ".")
                 source = try #require(layer < 2 ? a["blk.\(layer).\(kind)"] : b["blk.\(layer - 1).\(kind)"])
@@ -19,7 +19,7 @@ import Testing
                 source = try #require(b[name])
             }
             #expect(source.shape == reference.shape)
-            let merged = try Harness.run(Passthrough(), name: name, shape: source.shape, [source.values])
+            let merged = try MergeHarness.run(Passthrough(), name: name, shape: source.shape, [source.values])
             #expect(merged == reference.values, "\(name)")
         }
         // The mapping is not trivially satisfied: a and b differ on these layers.
@@ -27,13 +27,13 @@ import Testing
     }
 
     @Test func scaleMultiplies() throws {
-        let merged = try Harness.run(Passthrough(), shape: [3], [[1, -2, 0.5]],
+        let merged = try MergeHarness.run(Passthrough(), shape: [3], [[1, -2, 0.5]],
                                      modelParameters: [Parameters(["scale": .number(0.5)])])
         #expect(merged == [0.5, -1, 0.25])
     }
 
     @Test func rejectsSeveralInputs() {
-        let error = Harness.error { try Harness.run(Passthrough(), shape: [1], [[1], [2]]) }
-        #expect(Harness.isInvalid(error, "exactly 1 input"))
+        let error = MergeHarness.error { try MergeHarness.run(Passthrough(), shape: [1], [[1], [2]]) }
+        #expect(MergeHarness.isInvalid(error, "exactly 1 input"))
     }
 }

@@ -17,7 +17,7 @@ import Testing
         let got = try H.merge(m, tensor: tensor, inputs: ["a", "b", "c", "base"], base: "base",
                               perModel: Array(repeating: Parameters(), count: 4),
                               global: H.global(m, ["select_topk": .number(0.5)]))
-        let error = H.relativeL2(got, expected)
+        let error = H.relativeError(got, expected)
         print("sce \(tensor): relative L2 error \(error)")
         #expect(error <= 1e-5)
     }

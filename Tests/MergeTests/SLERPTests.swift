@@ -16,7 +16,7 @@ import Testing
     /// 0.5. Non-layer tensors are planned with t = 0 (a list's first value), but output_norm
     /// (`model.norm.weight`) matches no filter either, so it also gets 0.5.
     static func gradientT(_ name: String) -> Double {
-        guard let layer = FixtureMerge.layer(of: name) else { return 0.5 }
+        guard let layer = MergeHarness.layer(of: name) else { return 0.5 }
         if name.contains("attn_k") { return [0, 0.5, 1][layer] }
         if name.contains("ffn_down") { return [1, 0.5, 0][layer] }
         return 0.5
@@ -35,25 +35,25 @@ import Testing
     func endpointsAreTheInputs(baseIndex: Int) throws {
         let x = MergekitValues.x0, y = MergekitValues.x1
         let inputs = baseIndex == 0 ? [x, y] : [y, x]
-        #expect(try Harness.run(SLERP(), shape: [4, 3], inputs, parameters: ["t": .number(0)], baseIndex: baseIndex) == x)
-        #expect(try Harness.run(SLERP(), shape: [4, 3], inputs, parameters: ["t": .number(1)], baseIndex: baseIndex) == y)
+        #expect(try MergeHarness.run(SLERP(), shape: [4, 3], inputs, parameters: ["t": .number(0)], baseIndex: baseIndex) == x)
+        #expect(try MergeHarness.run(SLERP(), shape: [4, 3], inputs, parameters: ["t": .number(1)], baseIndex: baseIndex) == y)
     }
 
     /// Colinear inputs (cos θ = 1 > 0.9995) use linear interpolation (mergekit's result via torch).
     @Test func colinearFallsBackToLerp() throws {
-        let merged = try Harness.run(SLERP(), shape: [4, 3], [MergekitValues.x0, MergekitValues.slerpColinearInput1],
+        let merged = try MergeHarness.run(SLERP(), shape: [4, 3], [MergekitValues.x0, MergekitValues.slerpColinearInput1],
                                      parameters: ["t": .number(0.25)], baseIndex: 0)
-        #expect(Harness.relativeError(merged, MergekitValues.slerpColinear) <= 1e-6)
+        #expect(MergeHarness.relativeError(merged, MergekitValues.slerpColinear) <= 1e-6)
     }
 
     @Test func rejectsWrongInputs() {
-        let noBase = Harness.error { try Harness.run(SLERP(), shape: [2], [[1, 2], [3, 4]], parameters: ["t": .number(0.5)]) }
-        #expect(Harness.isInvalid(noBase, "base"))
-        let three = Harness.error {
-            try Harness.run(SLERP(), shape: [2], [[1, 2], [3, 4], [5, 6]], parameters: ["t": .number(0.5)], baseIndex: 0)
+        let noBase = MergeHarness.error { try MergeHarness.run(SLERP(), shape: [2], [[1, 2], [3, 4]], parameters: ["t": .number(0.5)]) }
+        #expect(MergeHarness.isInvalid(noBase, "base"))
+        let three = MergeHarness.error {
+            try MergeHarness.run(SLERP(), shape: [2], [[1, 2], [3, 4], [5, 6]], parameters: ["t": .number(0.5)], baseIndex: 0)
         }
-        #expect(Harness.isInvalid(three, "exactly 2"))
-        let noT = Harness.error { try Harness.run(SLERP(), shape: [2], [[1, 2], [3, 4]], baseIndex: 0) }
-        #expect(Harness.isInvalid(noT, "`t`"))
+        #expect(MergeHarness.isInvalid(three, "exactly 2"))
+        let noT = MergeHarness.error { try MergeHarness.run(SLERP(), shape: [2], [[1, 2], [3, 4]], baseIndex: 0) }
+        #expect(MergeHarness.isInvalid(noT, "`t`"))
     }
 }

@@ -21,7 +21,7 @@ import Testing
             let want = try #require(expected[name]).values
             let got = try H.merge(method, tensor: name, inputs: inputs + ["base"], base: "base",
                                   perModel: perModel(name), global: global)
-            let error = H.relativeL2(got, want)
+            let error = H.relativeError(got, want)
             worst = max(worst, error)
             #expect(error <= Self.tolerance, "\(config): \(name): relative L2 error \(error)")
         }
@@ -123,7 +123,7 @@ import Testing
                               perModel: [H.model(m, ["density": 1, "weight": 0.3]), H.model(m, [:])],
                               global: H.global(m))
         // One input: every non-zero delta agrees with itself, divided by its weight → a exactly.
-        #expect(H.relativeL2(got, H.models["a"]![name]!.values) <= 1e-6)
+        #expect(H.relativeError(got, H.models["a"]![name]!.values) <= 1e-6)
     }
 
     /// density 0 drops every element: the result is the base.
@@ -177,7 +177,7 @@ import Testing
         let doubled = try H.merge(m, tensor: tensor, inputs: ["a", "b", "base"], base: "base",
                                   perModel: [H.model(m, ["weight": 2]), H.model(m, ["weight": 1]), H.model(m, [:])],
                                   global: H.global(m))
-        #expect(H.relativeL2(scaled, doubled) <= 1e-6)
+        #expect(H.relativeError(scaled, doubled) <= 1e-6)
     }
 
     /// DELLA's epsilon must keep density ± epsilon inside (0, 1), as mergekit checks.

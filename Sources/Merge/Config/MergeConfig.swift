@@ -25,7 +25,7 @@ import Foundation
 /// `validate(for:)`) parameter names the method does not know.
 public struct MergeConfig: Sendable, Equatable {
     /// One entry of `models:`.
-    public struct InputModel: Sendable, Equatable {
+    public struct ModelEntry: Sendable, Equatable {
         public var model: ModelReference
         public var parameters: ParameterSettings
         public var mark: Mark
@@ -51,7 +51,7 @@ public struct MergeConfig: Sendable, Equatable {
 
     /// What is merged: whole models or layer slices.
     public enum Inputs: Sendable, Equatable {
-        case models([InputModel])
+        case models([ModelEntry])
         case slices([OutputSlice])
     }
 
@@ -320,8 +320,8 @@ extension MergeConfig {
             return try ModelReference.parse(text, directory: directory, file: file, at: node.mark)
         }
 
-        func models(_ node: YAMLNode) throws(ConfigError) -> [InputModel] {
-            var result: [InputModel] = []
+        func models(_ node: YAMLNode) throws(ConfigError) -> [ModelEntry] {
+            var result: [ModelEntry] = []
             for item in try list(node, "models") {
                 let pairs = try mapping(item, "a 'models' entry", keys: ["model", "parameters"])
                 guard let modelNode = pairs.first(where: { $0.key == "model" })?.value, !modelNode.isNull else {
@@ -332,7 +332,7 @@ extension MergeConfig {
                     throw .invalid(file: file, at: modelNode.mark, message: "model '\(model.text)' is listed twice in 'models' (first at \(other.mark))")
                 }
                 let parameters = try parameters(item["parameters"], owner: "model '\(model.text)'")
-                result.append(InputModel(model: model, parameters: parameters, mark: modelNode.mark))
+                result.append(ModelEntry(model: model, parameters: parameters, mark: modelNode.mark))
             }
             return result
         }

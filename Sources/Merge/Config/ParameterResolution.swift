@@ -1,4 +1,4 @@
-/// A merge method's parameters resolved for one output tensor: what `MergeInput` carries.
+/// A merge method's parameters resolved for one output tensor: what `MergeUnit` carries.
 public struct ResolvedParameters: Sendable, Equatable {
     /// Global (per-merge) parameters.
     public var global: Parameters

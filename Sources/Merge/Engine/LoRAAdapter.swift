@@ -77,41 +77,55 @@ public final class LoRAAdapter: @unchecked Sendable {
         return (a.shape[0], b.shape[1], rank)
     }
 
-    /// Adds `scale · (alpha / rank) · B·A` for tensor `name` to `weights`, which holds rows `rows` of
-    /// the base tensor in float (ggml row-major: `n_out` rows of `n_in`; all rows when nil). Does nothing
-    /// for tensors the adapter does not touch.
-    public func addDelta(to weights: UnsafeMutableBufferPointer<Float>, tensor name: String,
-                         rows: Range<Int>? = nil) throws(MergeError) {
-        guard let pair = pairs[name], let (nIn, nOut, rank) = Self.geometry(name: name, a: pair.a, b: pair.b) else { return }
-        let rows = rows ?? 0 ..< nOut
-        guard rows.upperBound <= nOut, weights.count == nIn * rows.count else {
-            throw .adapter(path: path, reason: "\(name): delta has \(nIn * nOut) elements, base tensor \(weights.count)")
-        }
+    /// The delta of tensor `name`, its factors decoded (once per tensor: pieces of rows then add it
+    /// with `Delta.add(to:rows:)`), or nil for tensors the adapter does not touch.
+    public func delta(for name: String) throws(MergeError) -> Delta? {
+        guard let pair = pairs[name], let (nIn, nOut, rank) = Self.geometry(name: name, a: pair.a, b: pair.b) else { return nil }
         let a = try floats(pair.a), b = try floats(pair.b)
-        let factor = alpha != 0 ? scale * alpha / Float(rank) : scale
-        let embedding = name.hasPrefix("token_embd")
         // delta[o][i] = Σ_r B[o][r]·A[r][i] with A as `rank` rows of n_in and B as n_out rows of `rank`.
         // Token embeddings come the other way round (llama-export-lora multiplies lora_b by lora_a):
         // lora_a holds B's rows and lora_b holds A transposed.
         var aRows = a, bRows = b
-        if embedding {
+        if name.hasPrefix("token_embd") {
             bRows = a
             aRows = [Float](repeating: 0, count: rank * nIn)
             for i in 0 ..< nIn { for r in 0 ..< rank { aRows[r &* nIn &+ i] = b[i &* rank &+ r] } }
         }
-        aRows.withUnsafeBufferPointer { aPtr in
-            bRows.withUnsafeBufferPointer { bPtr in
-                var row = [Float](repeating: 0, count: nIn)
-                row.withUnsafeMutableBufferPointer { acc in
-                    for o in rows {
-                        for i in 0 ..< nIn { acc[i] = 0 }
-                        for r in 0 ..< rank {
-                            let coefficient = bPtr[o &* rank &+ r]
-                            let base = r &* nIn
-                            for i in 0 ..< nIn { acc[i] += coefficient * aPtr[base &+ i] }
+        return Delta(path: path, tensor: name, inputs: nIn, outputs: nOut, rank: rank, a: aRows, b: bRows,
+                     factor: alpha != 0 ? scale * alpha / Float(rank) : scale)
+    }
+
+    /// `scale · (alpha / rank) · B·A` for one tensor, with its factors in float.
+    public struct Delta: Sendable {
+        var path: String
+        var tensor: String
+        /// n_in (the row length) and n_out (the row count) of the adapted tensor.
+        var inputs: Int, outputs: Int
+        var rank: Int
+        /// `rank` rows of n_in, and n_out rows of `rank`.
+        var a: [Float], b: [Float]
+        var factor: Float
+
+        /// Adds the delta's rows `rows` to `weights`, which holds those rows of the base tensor in
+        /// float (ggml row-major).
+        public func add(to weights: UnsafeMutableBufferPointer<Float>, rows: Range<Int>) throws(MergeError) {
+            let nIn = inputs, rank = rank, factor = factor
+            guard rows.upperBound <= outputs, weights.count == nIn * rows.count else {
+                throw .adapter(path: path, reason: "\(tensor): delta has \(nIn * outputs) elements, base tensor \(weights.count)")
+            }
+            a.withUnsafeBufferPointer { aPtr in
+                b.withUnsafeBufferPointer { bPtr in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: nIn) { acc in
+                        for o in rows {
+                            for i in 0 ..< nIn { acc[i] = 0 }
+                            for r in 0 ..< rank {
+                                let coefficient = bPtr[o &* rank &+ r]
+                                let base = r &* nIn
+                                for i in 0 ..< nIn { acc[i] += coefficient * aPtr[base &+ i] }
+                            }
+                            let out = (o &- rows.lowerBound) &* nIn
+                            for i in 0 ..< nIn { weights[out &+ i] += factor * acc[i] }
                         }
-                        let out = (o &- rows.lowerBound) &* nIn
-                        for i in 0 ..< nIn { weights[out &+ i] += factor * acc[i] }
                     }
                 }
             }

@@ -36,8 +36,9 @@ public struct TensorJob: Sendable {
     public enum Operation: Sendable {
         /// The output is exactly this source: raw bytes when the types match, else re-encoded.
         case copy(TensorSource)
-        /// The method runs on the sources (mergekit's input order, base at `baseIndex`).
-        case merge(sources: [TensorSource], baseIndex: Int?, parameters: Parameters, modelParameters: [Parameters])
+        /// `method` runs on the sources (mergekit's input order, base at `baseIndex`).
+        case merge(sources: [TensorSource], baseIndex: Int?, parameters: Parameters, modelParameters: [Parameters],
+                   method: any MergeMethod)
     }
 
     public var name: String
@@ -64,7 +65,7 @@ public struct TensorJob: Sendable {
     public var sources: [TensorSource] {
         switch operation {
         case let .copy(source): [source]
-        case let .merge(sources, _, _, _): sources
+        case let .merge(sources, _, _, _, _): sources
         }
     }
 }
@@ -88,8 +89,9 @@ public enum RecipeChoice: String, Sendable, CaseIterable {
 /// Everything a merge will do, decided and validated before a byte is written: `--dry-run` prints
 /// it, the engine executes it.
 public struct MergePlan: Sendable {
-    /// The method merge jobs run (nil for plans with copy jobs only, such as `quantize`).
-    public var method: (any MergeMethod)?
+    /// The merge method's name, for listings (nil for plans that only copy, such as `quantize`'s);
+    /// each merge job carries the method itself.
+    public var methodName: String?
     public var inputs: [InputModel]
     public var jobs: [TensorJob]
     /// The output's metadata (provenance and file type already set).
@@ -102,8 +104,8 @@ public struct MergePlan: Sendable {
     /// Vocabulary tensors whose rows are laid out anew in the output vocabulary (tokenizer settings).
     public var vocabularyRows: [VocabularyKey: VocabularyRows] = [:]
 
-    public init(method: (any MergeMethod)?, inputs: [InputModel], jobs: [TensorJob], metadata: Metadata) {
-        self.method = method
+    public init(methodName: String?, inputs: [InputModel], jobs: [TensorJob], metadata: Metadata) {
+        self.methodName = methodName
         self.inputs = inputs
         self.jobs = jobs
         self.metadata = metadata

@@ -121,7 +121,7 @@ extension MergePlan {
                 .copy(sources[exact])
             } else {
                 .merge(sources: sources, baseIndex: resolved.baseIndex, parameters: resolved.global,
-                       modelParameters: resolved.perModel)
+                       modelParameters: resolved.perModel, method: method)
             }
             jobs.append(TensorJob(name: name, shape: shape, outputType: template.type, operation: operation))
         }
@@ -148,7 +148,7 @@ extension MergePlan {
                                           outputType: outputType)
         for (key, value) in importance?.quantizeMetadata ?? [] { metadata.set(key, value) }
         vocabulary?.write(into: &metadata, inputs: inputs)
-        var plan = MergePlan(method: method, inputs: inputs, jobs: jobs, metadata: metadata)
+        var plan = MergePlan(methodName: method.name, inputs: inputs, jobs: jobs, metadata: metadata)
         plan.promotions = promotions
         plan.fallbacks = fallbacks
         plan.vocabularyRows = vocabularyRows

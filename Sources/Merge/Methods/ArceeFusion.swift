@@ -11,7 +11,7 @@ import Foundation
 /// `|other − base|·kl`; threshold `median + 1.5·(q3 − q1)` with the quartiles read from the sorted
 /// importances at index `⌊q·(n−1)⌋`; the result is `base + (other − base)·[importance ≥ threshold]`.
 /// For tensors above 1,000,000 elements mergekit takes the quartiles of 1,000,000 values sampled with
-/// replacement by torch's generator; here the sample comes from `MergeInput.seed` (same estimator, not
+/// replacement by torch's generator; here the sample comes from `MergeUnit.seed` (same estimator, not
 /// the same draws). Softmax sums and the KL sum are accumulated in `Double` and rounded to float32.
 /// When the two models are close, the row KL is tiny and its float32 value carries rounding noise of
 /// up to ~0.5 % (torch's own result depends on the CPU's vector width), so an element whose importance
@@ -24,61 +24,106 @@ public struct ArceeFusion: MergeMethod {
     public var parameters: [ParameterSpec] { [] }
     public var basePolicy: BaseModelPolicy { .required }
 
-    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
-    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
-
     /// mergekit's `_QUANTILE_SAMPLE_SIZE`.
     static let quantileSampleSize = 1_000_000
 
-    public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        try input.checkSizes(name, output: output)
-        guard let baseIndex = input.baseIndex else { throw input.invalid(name, "requires a base model") }
-        if input.tensors.count != 2 {
-            throw input.invalid(name, "requires exactly 2 inputs (the base and one other model); got \(input.tensors.count)")
+    public func prepare(_ unit: MergeUnit) throws(MergeError) -> any UnitMerge {
+        try unit.checkInputs(name)
+        let base = try unit.requireBase(name)
+        if unit.inputCount != 2 {
+            throw unit.invalid(name, "requires exactly 2 inputs (the base and one other model); got \(unit.inputCount)")
         }
-        let base = input.tensors[baseIndex], other = input.tensors[1 - baseIndex]
-        let rowLength = input.rowLength
-        guard rowLength > 0, !output.isEmpty else { return }
-        let rows = output.count / rowLength
+        return Merge(base: base, count: unit.elementCount, seed: unit.seed)
+    }
 
-        // Importance, into `output`.
-        var p = [Float](repeating: 0, count: rowLength), q = p
-        p.withUnsafeMutableBufferPointer { p in
-            q.withUnsafeMutableBufferPointer { q in
-                for r in 0 ..< rows {
-                    let start = r &* rowLength
-                    let range = start ..< start &+ rowLength
-                    Self.softmaxPlusEps(UnsafeBufferPointer(rebasing: other[range]), into: p)
-                    Self.softmaxPlusEps(UnsafeBufferPointer(rebasing: base[range]), into: q)
-                    var kl = 0.0
-                    for k in 0 ..< rowLength { kl += Double(p[k] * Float(log(Double(p[k] / q[k])))) }
-                    let klRow = Float(kl)
-                    for e in range { output[e] = abs(other[e] - base[e]) * klRow }
+    /// One statistics pass gathering the importances' sample (all of them, or the seeded sample of a
+    /// large tensor), then the row pass recomputing each row's importance against the threshold.
+    struct Merge: UnitMerge {
+        var base: Int
+        /// The sampled elements' indices in ascending order, with their slots in the sample (nil:
+        /// every element, in order).
+        var positions: [(index: Int, slot: Int)]?
+        var sample: [Float] = []
+        var threshold: Float? = nil
+
+        init(base: Int, count: Int, seed: UInt64) {
+            self.base = base
+            if count > ArceeFusion.quantileSampleSize {
+                var generator = SplitMix64(seed: seed)
+                positions = (0 ..< ArceeFusion.quantileSampleSize)
+                    .map { (Int(generator.next(below: UInt64(count))), $0) }
+                    .sorted { $0.index < $1.index }
+                sample = [Float](repeating: 0, count: ArceeFusion.quantileSampleSize)
+            }
+            if count == 0 { threshold = 0 }
+        }
+
+        var needsPass: Bool { threshold == nil }
+
+        /// The importance `|other − base|·kl(row)` of every element of a piece, into `output`.
+        func importance(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
+            let base = piece.inputs[self.base], other = piece.inputs[1 - self.base]
+            let rowLength = piece.rowLength
+            var p = [Float](repeating: 0, count: rowLength), q = p
+            p.withUnsafeMutableBufferPointer { p in
+                q.withUnsafeMutableBufferPointer { q in
+                    for r in 0 ..< piece.rows.count {
+                        let range = r &* rowLength ..< (r &+ 1) &* rowLength
+                        ArceeFusion.softmaxPlusEps(UnsafeBufferPointer(rebasing: other[range]), into: p)
+                        ArceeFusion.softmaxPlusEps(UnsafeBufferPointer(rebasing: base[range]), into: q)
+                        var kl = 0.0
+                        for k in 0 ..< rowLength { kl += Double(p[k] * Float(log(Double(p[k] / q[k])))) }
+                        let klRow = Float(kl)
+                        for e in range { output[e] = abs(other[e] - base[e]) * klRow }
+                    }
                 }
             }
         }
 
-        // Quartiles of the importances (or of a seeded sample of them).
-        var sample: [Float]
-        if output.count > Self.quantileSampleSize {
-            var generator = SplitMix64(seed: input.seed)
-            sample = (0 ..< Self.quantileSampleSize).map { _ in
-                output[Int(generator.next(below: UInt64(output.count)))]
+        /// The piece's sampled importances: `(slot, value)` pairs, or every value in order.
+        func statistics(_ piece: RowPiece) -> [(slot: Int, value: Float)] {
+            var values = [Float](repeating: 0, count: piece.count)
+            values.withUnsafeMutableBufferPointer { importance(piece, into: $0) }
+            guard let positions else { return values.enumerated().map { ($0.offset, $0.element) } }
+            let first = piece.rows.lowerBound * piece.rowLength, end = first + piece.count
+            var lower = 0, upper = positions.count
+            while lower < upper {
+                let middle = (lower + upper) / 2
+                if positions[middle].index < first { lower = middle + 1 } else { upper = middle }
             }
-        } else {
-            sample = Array(output)
+            var picked: [(slot: Int, value: Float)] = []
+            while lower < positions.count, positions[lower].index < end {
+                picked.append((positions[lower].slot, values[positions[lower].index - first]))
+                lower += 1
+            }
+            return picked
         }
-        // torch.sort puts NaNs last.
-        sample.sort { $0 < $1 || ($1.isNaN && !$0.isNaN) }
-        func quantile(_ q: Float) -> Float {
-            sample[Int(q * Float(sample.count - 1))]
-        }
-        let q1 = quantile(0.25), median = quantile(0.5), q3 = quantile(0.75)
-        let threshold = median + 1.5 * (q3 - q1)
 
-        for i in output.indices {
-            let mask: Float = output[i] >= threshold ? 1 : 0
-            output[i] = base[i] + (other[i] - base[i]) * mask
+        mutating func accumulate(_ partial: [(slot: Int, value: Float)]) {
+            if positions == nil {
+                sample += partial.map(\.value)
+            } else {
+                for (slot, value) in partial { sample[slot] = value }
+            }
+        }
+
+        mutating func finishPass() {
+            // torch.sort puts NaNs last.
+            sample.sort { $0 < $1 || ($1.isNaN && !$0.isNaN) }
+            func quantile(_ q: Float) -> Float { sample[Int(q * Float(sample.count - 1))] }
+            let q1 = quantile(0.25), median = quantile(0.5), q3 = quantile(0.75)
+            threshold = median + 1.5 * (q3 - q1)
+            sample = []
+        }
+
+        func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
+            guard let threshold else { return }
+            importance(piece, into: output)
+            let base = piece.inputs[self.base], other = piece.inputs[1 - self.base]
+            for i in output.indices {
+                let mask: Float = output[i] >= threshold ? 1 : 0
+                output[i] = base[i] + (other[i] - base[i]) * mask
+            }
         }
     }
 

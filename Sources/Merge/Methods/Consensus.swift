@@ -17,9 +17,6 @@ struct WeightedDelta {
     var bounds: MagnitudeSelection.KeepBounds = .all
     var scale: Float
     var weight: Float
-    /// When set, `values` holds the model itself and the task vector is `values − base`,
-    /// computed on the fly (methods without sparsification never write it out).
-    var base: UnsafeMutablePointer<Float>? = nil
 
     @inline(__always) func contribution(_ j: Int) -> Float {
         let v = values[j]

@@ -18,43 +18,52 @@ public struct Linear: MergeMethod {
     public var parameters: [ParameterSpec] { [Self.weight, Self.normalize] }
     public var basePolicy: BaseModelPolicy { .ignored }
 
-    /// Elementwise: large tensors may stream through in row chunks.
-    public var isRowLocal: Bool { true }
-
     /// Equal inputs give that input when the weights are normalized or add up to 1.
     public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool {
-        parameters.bool("normalize") || modelParameters.reduce(0) { $0 + $1.number("weight") } == 1
+        let weights = modelParameters.map { Self.weight.number(in: $0) }
+        return Self.normalize.bool(in: parameters) == true || weights.reduce(0.0) { $0 + ($1 ?? .nan) } == 1
     }
 
     /// One input weighted and every other weight 0 gives that input exactly (normalized, or weight 1).
     public func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int? {
-        let weights = modelParameters.map { $0.number("weight") }
+        let weights = modelParameters.map { Self.weight.number(in: $0) }
         let nonzero = weights.indices.filter { weights[$0] != 0 }
         guard nonzero.count == 1, let only = nonzero.first,
-              parameters.bool("normalize") || weights[only] == 1 else { return nil }
+              Self.normalize.bool(in: parameters) == true || weights[only] == 1 else { return nil }
         return only
     }
 
-    public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        try input.checkSizes(name, output: output)
+    public func prepare(_ unit: MergeUnit) throws(MergeError) -> any UnitMerge {
+        try unit.checkInputs(name)
         var weights: [Float] = []
-        for index in input.tensors.indices {
-            weights.append(Float(try input.number(name, Self.weight, input: index)))
+        for index in 0 ..< unit.inputCount {
+            weights.append(Float(try unit.number(name, Self.weight, input: index)))
         }
-        let normalize = try input.bool(name, Self.normalize)
-
-        for i in output.indices { output[i] = 0 }
-        for (tensor, weight) in zip(input.tensors, weights) {
-            for i in output.indices {
-                output[i] = output[i] + tensor[i] * weight
+        var denominator: Float = 1
+        if try unit.bool(name, Self.normalize) {
+            denominator = 0
+            for weight in weights { denominator += weight }
+            if denominator == 0 || !denominator.isFinite {
+                throw unit.invalid(name, "weights sum to \(denominator); cannot normalize (set `normalize: false`)")
             }
         }
-        guard normalize else { return }
-        var denominator: Float = 0
-        for weight in weights { denominator += weight }
-        if denominator == 0 || !denominator.isFinite {
-            throw input.invalid(name, "weights sum to \(denominator); cannot normalize (set `normalize: false`)")
+        return Merge(weights: weights, denominator: denominator)
+    }
+
+    /// The weighted sum, elementwise.
+    struct Merge: RowLocalMerge {
+        var weights: [Float]
+        /// Σ weight, or 1 when not normalizing (`x / 1 == x`).
+        var denominator: Float
+
+        func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
+            for i in output.indices { output[i] = 0 }
+            for (tensor, weight) in zip(piece.inputs, weights) {
+                for i in output.indices { output[i] = output[i] + tensor[i] * weight }
+            }
+            if denominator != 1 {
+                for i in output.indices { output[i] = output[i] / denominator }
+            }
         }
-        for i in output.indices { output[i] = output[i] / denominator }
     }
 }

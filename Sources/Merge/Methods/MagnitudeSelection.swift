@@ -29,12 +29,8 @@ public enum MagnitudeSelection {
     /// little; otherwise (e.g. the rank falls among many zeros) the data is filtered in place.
     ///
     /// - Precondition: `0 <= rank < values.count`.
-    /// `topDigits`, when given, is `topDigitHistogram(values)` computed earlier (e.g. fused with
-    /// the pass that wrote the values), and saves the first pass.
-    public static func select(_ values: UnsafeBufferPointer<Float>, descendingRank rank: Int,
-                              topDigits: [Int]? = nil) -> OrderStatistic {
+    public static func select(_ values: UnsafeBufferPointer<Float>, descendingRank rank: Int) -> OrderStatistic {
         precondition(rank >= 0 && rank < values.count, "rank out of range")
-        precondition(topDigits == nil || topDigits!.count == 1 << 11, "not a top-digit histogram")
         return values.withMemoryRebound(to: UInt32.self) { bits in
             var prefix: UInt32 = 0
             var remaining = rank
@@ -47,15 +43,10 @@ public enum MagnitudeSelection {
             for (level, (shift, width)) in [(UInt32(20), UInt32(11)), (10, 10), (0, 10)].enumerated() {
                 let bins = 1 << Int(width)
                 let source = candidates.map { UnsafeBufferPointer($0) } ?? bits
-                if level == 0, let topDigits {
-                    histogram = topDigits
-                }
                 histogram.withUnsafeMutableBufferPointer { counts in
-                    if level > 0 || topDigits == nil {
-                        Self.histogram(source, digitShift: shift, digitMask: UInt32(bins - 1),
-                                       prefixShift: shift + width, prefix: prefix, filtered: level > 0,
-                                       into: counts)
-                    }
+                    Self.histogram(source, digitShift: shift, digitMask: UInt32(bins - 1),
+                                   prefixShift: shift + width, prefix: prefix, filtered: level > 0,
+                                   into: counts)
                     // Walk the bins from the largest digit down to the one holding `remaining`.
                     var bin = bins - 1
                     while remaining >= counts[bin] {
@@ -72,55 +63,6 @@ public enum MagnitudeSelection {
             }
             return OrderStatistic(key: prefix, countAbove: above, countEqual: equal)
         }
-    }
-
-    /// The histogram of every key's top 11-bit digit (`key >> 20`): the first level of `select`.
-    public static func topDigitHistogram(_ values: UnsafeBufferPointer<Float>) -> [Int] {
-        var counts = [Int](repeating: 0, count: 1 << 11)
-        values.withMemoryRebound(to: UInt32.self) { bits in
-            counts.withUnsafeMutableBufferPointer { counts in
-                histogram(bits, digitShift: 20, digitMask: 0x7FF, prefixShift: 31, prefix: 0, filtered: false,
-                          into: counts)
-            }
-        }
-        return counts
-    }
-
-    /// `x[j] = x[j] − base[j]` (float32) for every element, returning the differences'
-    /// `topDigitHistogram` from the same pass.
-    public static func subtract(_ base: UnsafeBufferPointer<Float>, from x: UnsafeMutableBufferPointer<Float>) -> [Int] {
-        precondition(base.count == x.count, "count mismatch")
-        var totals = [Int](repeating: 0, count: 1 << 11)
-        guard let b = base.baseAddress, let d = x.baseAddress else { return totals }
-        let bins = 1 << 11
-        let local = UnsafeMutablePointer<UInt32>.allocate(capacity: 4 * bins)
-        defer { local.deallocate() }
-        @inline(__always) func digit(_ v: Float) -> Int { Int(truncatingIfNeeded: key(v) &>> 20) }
-        var chunkStart = 0
-        while chunkStart < x.count {
-            let chunkEnd = min(x.count, chunkStart + (1 << 30))
-            local.initialize(repeating: 0, count: 4 * bins)
-            let h0 = local, h1 = local + bins, h2 = local + 2 * bins, h3 = local + 3 * bins
-            var i = chunkStart
-            while i &+ 4 <= chunkEnd {
-                let v0 = d[i] - b[i], v1 = d[i &+ 1] - b[i &+ 1]
-                let v2 = d[i &+ 2] - b[i &+ 2], v3 = d[i &+ 3] - b[i &+ 3]
-                d[i] = v0; d[i &+ 1] = v1; d[i &+ 2] = v2; d[i &+ 3] = v3
-                h0[digit(v0)] &+= 1; h1[digit(v1)] &+= 1; h2[digit(v2)] &+= 1; h3[digit(v3)] &+= 1
-                i &+= 4
-            }
-            while i < chunkEnd {
-                let v = d[i] - b[i]
-                d[i] = v
-                h0[digit(v)] &+= 1
-                i &+= 1
-            }
-            for bin in 0 ..< bins {
-                totals[bin] += Int(h0[bin]) + Int(h1[bin]) + Int(h2[bin]) + Int(h3[bin])
-            }
-            chunkStart = chunkEnd
-        }
-        return totals
     }
 
     /// The keys (sign cleared) whose bits above `prefixShift` equal `prefix`; there are `count`.
@@ -221,9 +163,8 @@ public enum MagnitudeSelection {
     /// zero, in place. Equal magnitudes are ranked in index order.
     ///
     /// `keepDescendingRanks(x, 0 ..< k)` is mergekit's `magnitude` mask (top k by |x|).
-    public static func keepDescendingRanks(_ values: UnsafeMutableBufferPointer<Float>, _ ranks: Range<Int>,
-                                           topDigits: [Int]? = nil) {
-        let bounds = keepBounds(values, ranks, topDigits: topDigits)
+    public static func keepDescendingRanks(_ values: UnsafeMutableBufferPointer<Float>, _ ranks: Range<Int>) {
+        let bounds = keepBounds(values, ranks)
         if bounds == .all { return }
         guard let x = values.baseAddress else { return }
         for i in 0 ..< values.count {
@@ -238,46 +179,65 @@ public enum MagnitudeSelection {
     /// `ranks` are set to zero here (a rare, separate pass), so that the returned key range is
     /// exact; other elements are not modified. Zeros tied with zeros are left alone: keeping or
     /// dropping them gives the same values.
-    public static func keepBounds(_ values: UnsafeMutableBufferPointer<Float>, _ ranks: Range<Int>,
-                                  topDigits: [Int]? = nil) -> KeepBounds {
+    public static func keepBounds(_ values: UnsafeMutableBufferPointer<Float>, _ ranks: Range<Int>) -> KeepBounds {
         let n = values.count
         let ranks = ranks.clamped(to: 0 ..< n)
         if ranks.isEmpty { return .none }
         if ranks == 0 ..< n { return .all }
         let readOnly = UnsafeBufferPointer(values)
+        let top = ranks.lowerBound > 0 ? select(readOnly, descendingRank: ranks.lowerBound) : nil
+        let bottom = ranks.upperBound < n ? select(readOnly, descendingRank: ranks.upperBound - 1) : nil
+        let keep = RankKeep(ranks, top: top, bottom: bottom)
+        if let x = values.baseAddress { keep.zeroTies(x, count: n, seen: (0, 0)) }
+        return keep.bounds
+    }
 
-        // Upper bound: the element at rank `lower` is the largest kept. Ties with it that rank
-        // below `lower` are dropped.
-        var upperKey = UInt32.max
+    /// What keeps exactly the elements of a descending rank range: a key range, and the ties a rank
+    /// boundary splits (equal non-zero magnitudes on both sides of it, ranked in index order).
+    struct RankKeep: Sendable {
+        var bounds: KeepBounds
+        /// Elements with this key: the first `drop` (in index order) rank above the range.
         var upperTie: (key: UInt32, drop: Int)? = nil
-        if ranks.lowerBound > 0 {
-            let top = select(readOnly, descendingRank: ranks.lowerBound, topDigits: topDigits)
-            let drop = ranks.lowerBound - top.countAbove
-            if drop == 0 {
-                upperKey = top.key
-            } else if drop == top.countEqual {
-                upperKey = top.key == 0 ? 0 : top.key - 1
-            } else {
-                upperKey = top.key
-                if top.key != 0 { upperTie = (top.key, drop) }
-            }
-        }
-        // Lower bound: the element at rank `upper - 1` is the smallest kept.
-        var lowerKey: UInt32 = 0
+        /// Elements with this key: the first `keep` (in index order) rank inside the range.
         var lowerTie: (key: UInt32, keep: Int)? = nil
-        if ranks.upperBound < n {
-            let bottom = select(readOnly, descendingRank: ranks.upperBound - 1, topDigits: topDigits)
-            lowerKey = bottom.key
-            let keep = ranks.upperBound - bottom.countAbove
-            if keep < bottom.countEqual && bottom.key != 0 { lowerTie = (bottom.key, keep) }
+
+        /// From the order statistics at the range's ends: `top` at rank `ranks.lowerBound` (nil when
+        /// it is 0), `bottom` at rank `ranks.upperBound − 1` (nil when the range reaches the end).
+        init(_ ranks: Range<Int>, top: OrderStatistic?, bottom: OrderStatistic?) {
+            // Upper bound: the element at rank `lower` is the largest kept. Ties with it that rank
+            // below `lower` are dropped.
+            var upperKey = UInt32.max
+            if let top {
+                let drop = ranks.lowerBound - top.countAbove
+                if drop == 0 {
+                    upperKey = top.key
+                } else if drop == top.countEqual {
+                    upperKey = top.key == 0 ? 0 : top.key - 1
+                } else {
+                    upperKey = top.key
+                    if top.key != 0 { upperTie = (top.key, drop) }
+                }
+            }
+            // Lower bound: the element at rank `upper - 1` is the smallest kept.
+            var lowerKey: UInt32 = 0
+            if let bottom {
+                lowerKey = bottom.key
+                let keep = ranks.upperBound - bottom.countAbove
+                if keep < bottom.countEqual && bottom.key != 0 { lowerTie = (bottom.key, keep) }
+            }
+            bounds = KeepBounds(lower: lowerKey, upper: upperKey)
         }
 
-        if upperTie != nil || lowerTie != nil, let x = values.baseAddress {
-            // Zero the tied elements that fall outside `ranks` (their key becomes 0, which the
-            // bounds then keep as zero or drop: the same value either way).
+        var hasTies: Bool { upperTie != nil || lowerTie != nil }
+
+        /// Zeroes the tied elements of `x[0 ..< count]` that fall outside the range, given how many
+        /// elements with each tie key come before `x` (their key becomes 0, which the bounds then keep
+        /// as zero or drop: the same value either way).
+        func zeroTies(_ x: UnsafeMutablePointer<Float>, count n: Int, seen: (upper: Int, lower: Int)) {
+            guard hasTies else { return }
             let upperTieKey = upperTie?.key ?? UInt32.max, drop = upperTie?.drop ?? 0
             let lowerTieKey = lowerTie?.key ?? UInt32.max, keep = lowerTie?.keep ?? Int.max
-            var seenUpper = 0, seenLower = 0
+            var seenUpper = seen.upper, seenLower = seen.lower
             for i in 0 ..< n {
                 let k = key(x[i])
                 var zero = false
@@ -292,7 +252,29 @@ public enum MagnitudeSelection {
                 if zero { x[i] = 0 }
             }
         }
-        return KeepBounds(lower: lowerKey, upper: upperKey)
+
+        /// How many elements of `x[0 ..< count]` have each tie key.
+        func tieCounts(_ x: UnsafePointer<Float>, count n: Int) -> (upper: Int, lower: Int) {
+            let upperTieKey = upperTie?.key ?? UInt32.max, lowerTieKey = lowerTie?.key ?? UInt32.max
+            var upper = 0, lower = 0
+            for i in 0 ..< n {
+                let k = key(x[i])
+                upper &+= k == upperTieKey ? 1 : 0
+                lower &+= k == lowerTieKey ? 1 : 0
+            }
+            return (upper, lower)
+        }
+
+        /// Zeroes the elements of a piece outside the range (`seen`: tie counts before the piece).
+        func apply(_ values: UnsafeMutableBufferPointer<Float>, seen: (upper: Int, lower: Int)) {
+            guard let x = values.baseAddress else { return }
+            zeroTies(x, count: values.count, seen: seen)
+            if bounds == .all { return }
+            for i in 0 ..< values.count {
+                let v = x[i]
+                x[i] = bounds.mask(v) == 1 ? v : 0
+            }
+        }
     }
 
     /// Sorts `count` elements of `row` by ascending magnitude, ties in index order (a stable LSD

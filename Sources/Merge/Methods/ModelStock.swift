@@ -18,62 +18,95 @@ public struct ModelStock: MergeMethod {
     public var parameters: [ParameterSpec] { [Self.filterWise] }
     public var basePolicy: BaseModelPolicy { .required }
 
-    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
-    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
-
-    public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        try input.checkSizes(name, output: output)
-        guard let baseIndex = input.baseIndex else { throw input.invalid(name, "requires a base model") }
-        if input.tensors.count < 3 {
-            throw input.invalid(name, "requires at least 3 inputs (the base and 2 models); got \(input.tensors.count)")
+    public func prepare(_ unit: MergeUnit) throws(MergeError) -> any UnitMerge {
+        try unit.checkInputs(name)
+        let base = try unit.requireBase(name)
+        if unit.inputCount < 3 {
+            throw unit.invalid(name, "requires at least 3 inputs (the base and 2 models); got \(unit.inputCount)")
         }
-        let filterWise = try input.bool(name, Self.filterWise)
-        let base = input.tensors[baseIndex]
-        let models = input.nonBaseIndices.map { input.tensors[$0] }
-        let count = models.count
-        // The offsets `model − base` are recomputed in float32 where needed (the average needs the
-        // models themselves), so the inputs stay untouched.
-        let rowLength = filterWise ? input.rowLength : output.count
-        let rows = rowLength == 0 ? 0 : output.count / rowLength
-        let kFloat = Float(count)
+        return Merge(base: base, models: unit.nonBaseIndices, filterWise: try unit.bool(name, Self.filterWise))
+    }
 
-        var squares = [Double](repeating: 0, count: count)
-        var dots = [Double](repeating: 0, count: count * count)
-        for r in 0 ..< rows {
-            let start = r &* rowLength, end = start &+ rowLength
-            for k in 0 ..< count { squares[k] = 0 }
-            for k in 0 ..< count * count { dots[k] = 0 }
+    /// One statistics pass over the whole tensor (squared norms and pairwise dots of the offsets), or
+    /// none with `filter_wise` (each row is its own vector); then `t·(Σ wᵢ)/k + (1−t)·w₀`.
+    struct Merge: UnitMerge {
+        var base: Int
+        var models: [Int]
+        var filterWise: Bool
+        /// `Σ oᵢ²` at `i·k + i` and `Σ oᵢ·oⱼ` at `i·k + j` (i < j), as they accumulate.
+        var sums: [Double]
+        var t: Float? = nil
+
+        init(base: Int, models: [Int], filterWise: Bool) {
+            self.base = base
+            self.models = models
+            self.filterWise = filterWise
+            sums = [Double](repeating: 0, count: models.count * models.count)
+        }
+
+        var needsPass: Bool { !filterWise && t == nil }
+
+        /// The offsets' squares and pairwise dots over `range` of a piece. The offsets `model − base`
+        /// are recomputed in float32 where needed (the average needs the models themselves).
+        func products(_ piece: RowPiece, _ range: Range<Int>) -> [Double] {
+            let count = models.count
+            let b = piece.inputs[base]
+            var products = [Double](repeating: 0, count: count * count)
             for i in 0 ..< count {
-                let a = models[i]
+                let a = piece.inputs[models[i]]
                 var s = 0.0
-                for e in start ..< end { let d = a[e] - base[e]; s += Double(d * d) }
-                squares[i] = s
+                for e in range { let d = a[e] - b[e]; s += Double(d * d) }
+                products[i &* count &+ i] = s
                 for j in i + 1 ..< count {
-                    let b = models[j]
+                    let c = piece.inputs[models[j]]
                     var p = 0.0
-                    for e in start ..< end { p += Double((a[e] - base[e]) * (b[e] - base[e])) }
-                    dots[i &* count &+ j] = p
+                    for e in range { p += Double((a[e] - b[e]) * (c[e] - b[e])) }
+                    products[i &* count &+ j] = p
                 }
             }
-            let norms = squares.map { Float($0.squareRoot()) }
+            return products
+        }
+
+        /// mergekit's interpolation factor from the offsets' products.
+        func ratio(_ products: [Double]) -> Float {
+            let count = models.count
+            let norms = (0 ..< count).map { Float(products[$0 &* count &+ $0].squareRoot()) }
             var cosSum: Float = 0
             var pairs = 0
             for i in 0 ..< count {
                 for j in i + 1 ..< count {
                     let product = max(norms[i] * norms[j], 1e-6)
-                    let cosine = min(max(Float(dots[i &* count &+ j]) / product, -1), 1)
+                    let cosine = min(max(Float(products[i &* count &+ j]) / product, -1), 1)
                     cosSum = cosSum + cosine
                     pairs += 1
                 }
             }
             let cosTheta = cosSum / Float(pairs)
             let denominator = 1 + Float(count - 1) * cosTheta
-            let t: Float = abs(denominator) < 1e-6 ? 0 : (kFloat * cosTheta) / denominator
-            let oneMinusT = 1 - t
-            for e in start ..< end {
-                var sum: Float = 0
-                for m in models { sum = sum + m[e] }
-                output[e] = t * (sum / kFloat) + oneMinusT * base[e]
+            return abs(denominator) < 1e-6 ? 0 : (Float(count) * cosTheta) / denominator
+        }
+
+        func statistics(_ piece: RowPiece) -> [Double] { products(piece, 0 ..< piece.count) }
+
+        mutating func accumulate(_ partial: [Double]) {
+            for i in sums.indices { sums[i] += partial[i] }
+        }
+
+        mutating func finishPass() { t = ratio(sums) }
+
+        func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
+            let length = filterWise ? piece.rowLength : piece.count
+            let kFloat = Float(models.count)
+            let b = piece.inputs[base]
+            for start in stride(from: 0, to: piece.count, by: max(length, 1)) {
+                let range = start ..< start + length
+                let t = self.t ?? ratio(products(piece, range))
+                let oneMinusT = 1 - t
+                for e in range {
+                    var sum: Float = 0
+                    for m in models { sum = sum + piece.inputs[m][e] }
+                    output[e] = t * (sum / kFloat) + oneMinusT * b[e]
+                }
             }
         }
     }

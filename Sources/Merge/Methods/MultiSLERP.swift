@@ -26,74 +26,150 @@ public struct MultiSLERP: MergeMethod {
     public var parameters: [ParameterSpec] { [Self.weight, Self.normalizeWeights, Self.eps] }
     public var basePolicy: BaseModelPolicy { .optional }
 
-    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
-    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
-
-    public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        try input.checkSizes(name, output: output)
-        let models = input.nonBaseIndices
-        if models.isEmpty { throw input.invalid(name, "requires at least 1 non-base model; got 0") }
-        if models.count == 1 {
-            let only = input.tensors[models[0]]
-            for i in output.indices { output[i] = only[i] }
-            return
-        }
+    public func prepare(_ unit: MergeUnit) throws(MergeError) -> any UnitMerge {
+        try unit.checkInputs(name)
+        let models = unit.nonBaseIndices
+        if models.isEmpty { throw unit.invalid(name, "requires at least 1 non-base model; got 0") }
+        if models.count == 1 { return Merge(models: models, base: nil, weights: [1], eps: 0, tensor: unit.name) }
         var weights: [Float] = []
-        for index in models { weights.append(Float(try input.number(name, Self.weight, input: index))) }
-        if try input.bool(name, Self.normalizeWeights) {
+        for index in models { weights.append(Float(try unit.number(name, Self.weight, input: index))) }
+        if try unit.bool(name, Self.normalizeWeights) {
             var sum: Float = 0
             for w in weights { sum += w }
             weights = weights.map { $0 / sum }
         }
-        let eps = Float(try input.number(name, Self.eps))
-        let xs = models.map { input.tensors[$0] }
-        let base = input.baseIndex.map { input.tensors[$0] }
-        if let base {
-            for x in xs { for i in x.indices { x[i] = x[i] - base[i] } }
+        return Merge(models: models, base: unit.baseIndex, weights: weights, eps: Float(try unit.number(name, Self.eps)),
+                     tensor: unit.name)
+    }
+
+    /// Four statistics passes over the whole tensor (the inputs' norms; the norm of the weighted mean
+    /// of the units; the units' dots with the normalized mean; the tangents' norm), then the
+    /// combination element by element. One non-base model is returned unchanged.
+    struct Merge: UnitMerge {
+        var models: [Int]
+        var base: Int?
+        var weights: [Float]
+        var eps: Float
+        var tensor: String
+        /// The current pass's sums: per model squares, then the mean's squares, the dots, the tangent's.
+        var sums: [Double]
+        var stage = 0
+        var divisors: [Float] = []
+        var norms: [Float] = []
+        var meanNorm: Float = 1
+        var dots: [Float] = []
+        /// `(cos‖τ‖', sin‖τ‖'/‖τ‖', Σ wᵢ‖xᵢ‖)` once known.
+        var finish: (cosine: Float, sineRatio: Float, averageNorm: Float)? = nil
+        /// The weighted sum of the two inputs (mergekit's fallback for a zero mean).
+        var linear = false
+
+        init(models: [Int], base: Int?, weights: [Float], eps: Float, tensor: String) {
+            self.models = models
+            self.base = base
+            self.weights = weights
+            self.eps = eps
+            self.tensor = tensor
+            sums = [Double](repeating: 0, count: models.count)
         }
 
-        // Units `x / (‖x‖ + eps)`, recomputed where needed (the inputs stay task vectors for the
-        // fallback).
-        let norms = xs.map { VectorMath.norm($0.readOnly) }
-        let divisors = norms.map { $0 + eps }
-        // Weighted mean of the units, into `output`.
-        for i in output.indices {
+        var needsPass: Bool { models.count > 1 && finish == nil && !linear }
+
+        /// The (task-vector) inputs of a piece, in place.
+        func inputs(_ piece: RowPiece) -> [UnsafeMutableBufferPointer<Float>] {
+            let xs = models.map { piece.inputs[$0] }
+            if let base { for x in xs { x.subtract(piece.inputs[base]) } }
+            return xs
+        }
+
+        /// Element `i` of the weighted mean of the units `x / (‖x‖ + eps)`.
+        @inline(__always)
+        func mean(_ xs: [UnsafeMutableBufferPointer<Float>], _ i: Int) -> Float {
             var sum: Float = 0
             for k in xs.indices { sum = sum + (xs[k][i] / divisors[k]) * weights[k] }
-            output[i] = sum
+            return sum
         }
-        let meanNorm = VectorMath.norm(output.readOnly)
-        if meanNorm < eps {
-            guard xs.count == 2 else {
-                throw input.invalid(name, "the weighted sum of the \(xs.count) inputs is zero (antipodal inputs with balancing weights)")
+
+        /// Element `i` of the weighted sum of the tangents, given the normalized mean `m` there.
+        @inline(__always)
+        func tangent(_ xs: [UnsafeMutableBufferPointer<Float>], _ i: Int, _ m: Float) -> Float {
+            var sum: Float = 0
+            for k in xs.indices { sum = sum + (xs[k][i] / divisors[k] - dots[k] * m) * weights[k] }
+            return sum
+        }
+
+        func statistics(_ piece: RowPiece) -> [Double] {
+            let xs = inputs(piece)
+            var partial = [Double](repeating: 0, count: sums.count)
+            switch stage {
+            case 0:
+                for k in xs.indices { partial[k] = VectorMath.sumOfSquares(xs[k].readOnly) }
+            case 1:
+                for i in 0 ..< piece.count { let m = Double(mean(xs, i)); partial[0] += m * m }
+            case 2:
+                for i in 0 ..< piece.count {
+                    let m = mean(xs, i) / meanNorm
+                    for k in xs.indices { partial[k] += Double((xs[k][i] / divisors[k]) * m) }
+                }
+            default:
+                for i in 0 ..< piece.count {
+                    let t = Double(tangent(xs, i, mean(xs, i) / meanNorm))
+                    partial[0] += t * t
+                }
             }
-            // mergekit's fallback: linear interpolation of the (task-vector) inputs.
-            for i in output.indices { output[i] = xs[0][i] * weights[0] + xs[1][i] * weights[1] }
-            if let base { for i in output.indices { output[i] = output[i] + base[i] } }
-            return
+            return partial
         }
-        for i in output.indices { output[i] = output[i] / meanNorm }
-        let dots = xs.indices.map { Float(VectorMath.normalizedDot(xs[$0].readOnly, divisors[$0], output.readOnly, 1)) }
-        // Weighted sum of the tangents, into a scratch buffer.
-        var tangent = [Float](repeating: 0, count: output.count)
-        var tangentSquares = 0.0
-        tangent.withUnsafeMutableBufferPointer { tangent in
-            for i in output.indices {
-                let m = output[i]
-                var sum: Float = 0
-                for k in xs.indices { sum = sum + (xs[k][i] / divisors[k] - dots[k] * m) * weights[k] }
-                tangent[i] = sum
+
+        mutating func accumulate(_ partial: [Double]) {
+            for k in sums.indices { sums[k] += partial[k] }
+        }
+
+        mutating func finishPass() throws(MergeError) {
+            defer {
+                stage += 1
+                for k in sums.indices { sums[k] = 0 }
             }
-            tangentSquares = VectorMath.sumOfSquares(tangent.readOnly)
+            switch stage {
+            case 0:
+                norms = sums.map { Float($0.squareRoot()) }
+                divisors = norms.map { $0 + eps }
+            case 1:
+                meanNorm = Float(sums[0].squareRoot())
+                if meanNorm < eps {
+                    guard models.count == 2 else {
+                        throw .invalidInputs(method: "multislerp", tensor: tensor, reason:
+                            "the weighted sum of the \(models.count) inputs is zero (antipodal inputs with balancing weights)")
+                    }
+                    linear = true
+                }
+            case 2:
+                dots = sums.map { Float($0) }
+            default:
+                let tangentNorm = Float(sums[0].squareRoot()) + eps
+                var averageNorm: Float = 0
+                for (norm, w) in zip(norms, weights) { averageNorm = averageNorm + norm * w }
+                finish = (Float(cos(Double(tangentNorm))), Float(sin(Double(tangentNorm))) / tangentNorm, averageNorm)
+            }
         }
-        let tangentNorm = Float(tangentSquares.squareRoot()) + eps
-        let cosine = Float(cos(Double(tangentNorm)))
-        let sineRatio = Float(sin(Double(tangentNorm))) / tangentNorm
-        var averageNorm: Float = 0
-        for (norm, w) in zip(norms, weights) { averageNorm = averageNorm + norm * w }
-        for i in output.indices {
-            output[i] = (output[i] * cosine + tangent[i] * sineRatio) * averageNorm
+
+        func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
+            if models.count == 1 {
+                _ = output.update(fromContentsOf: piece.inputs[models[0]])
+                return
+            }
+            let xs = inputs(piece)
+            if linear {
+                // mergekit's fallback: linear interpolation of the (task-vector) inputs.
+                for i in output.indices { output[i] = xs[0][i] * weights[0] + xs[1][i] * weights[1] }
+            } else if let finish {
+                for i in output.indices {
+                    let m = mean(xs, i) / meanNorm
+                    output[i] = (m * finish.cosine + tangent(xs, i, m) * finish.sineRatio) * finish.averageNorm
+                }
+            }
+            if let base {
+                let b = piece.inputs[base]
+                for i in output.indices { output[i] = output[i] + b[i] }
+            }
         }
-        if let base { for i in output.indices { output[i] = output[i] + base[i] } }
     }
 }

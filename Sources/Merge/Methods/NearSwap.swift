@@ -15,21 +15,27 @@ public struct NearSwap: MergeMethod {
     public var parameters: [ParameterSpec] { [Self.t] }
     public var basePolicy: BaseModelPolicy { .required }
 
-    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
-    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
-
-    public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        try input.checkSizes(name, output: output)
-        guard let baseIndex = input.baseIndex else { throw input.invalid(name, "requires a base model") }
-        if input.tensors.count != 2 {
-            throw input.invalid(name, "requires exactly 2 inputs (the base and one other model); got \(input.tensors.count)")
+    public func prepare(_ unit: MergeUnit) throws(MergeError) -> any UnitMerge {
+        try unit.checkInputs(name)
+        let baseIndex = try unit.requireBase(name)
+        if unit.inputCount != 2 {
+            throw unit.invalid(name, "requires exactly 2 inputs (the base and one other model); got \(unit.inputCount)")
         }
-        let t = Float(try input.number(name, Self.t))
-        let a = input.tensors[baseIndex], b = input.tensors[1 - baseIndex]
-        for i in output.indices {
-            let distance = max(abs(a[i] - b[i]), 1e-6)
-            let weight = min(max((1 / distance) * t, 0), 1)
-            output[i] = weight * b[i] + (1 - weight) * a[i]
+        return Merge(t: Float(try unit.number(name, Self.t)), base: baseIndex)
+    }
+
+    /// `w·b + (1 − w)·a`, elementwise.
+    struct Merge: RowLocalMerge {
+        var t: Float
+        var base: Int
+
+        func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
+            let a = piece.inputs[base], b = piece.inputs[1 - base]
+            for i in output.indices {
+                let distance = max(abs(a[i] - b[i]), 1e-6)
+                let weight = min(max((1 / distance) * t, 0), 1)
+                output[i] = weight * b[i] + (1 - weight) * a[i]
+            }
         }
     }
 }

@@ -14,7 +14,8 @@ import Foundation
 /// `cos θ` is the clamped dot of the normalized copies, the pair counts as colinear when
 /// `1 − cos² ≤ 1e-16` (float32), and the result is `(sin((1−t)θ)·v0 + sin(tθ)·v1) / sin θ`
 /// (or `(1−t)·v0 + t·v1` when colinear). Norms and dots are summed in `Double`; the trigonometry is
-/// done in `Double` from the float32 `cos θ` and rounded to float32.
+/// done in `Double` from the float32 `cos θ` and rounded to float32. Norms and dots come from one pass
+/// (`cos θ = v0·v1 / (‖v0‖‖v1‖)`: torch normalizes the copies first, the same value to float rounding).
 public struct NuSLERP: MergeMethod {
     public init() {}
 
@@ -25,150 +26,133 @@ public struct NuSLERP: MergeMethod {
     public var parameters: [ParameterSpec] { [Self.weight, Self.rowWise, Self.flatten] }
     public var basePolicy: BaseModelPolicy { .optional }
 
-    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
-    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
-
-    public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        try input.checkSizes(name, output: output)
-        let models = input.nonBaseIndices
+    public func prepare(_ unit: MergeUnit) throws(MergeError) -> any UnitMerge {
+        try unit.checkInputs(name)
+        let models = unit.nonBaseIndices
         if models.count != 2 {
-            throw input.invalid(name, "requires exactly 2 non-base models; got \(models.count)")
+            throw unit.invalid(name, "requires exactly 2 non-base models; got \(models.count)")
         }
-        let w0 = try input.number(name, Self.weight, input: models[0])
-        let w1 = try input.number(name, Self.weight, input: models[1])
+        let w0 = try unit.number(name, Self.weight, input: models[0])
+        let w1 = try unit.number(name, Self.weight, input: models[1])
         let total = w0 + w1
         let t = abs(total) < 1e-6 ? 0.5 : w1 / total
-        let rowWise = try input.bool(name, Self.rowWise)
-        let flatten = try input.bool(name, Self.flatten)
-
-        let v0 = input.tensors[models[0]], v1 = input.tensors[models[1]]
-        if let base = input.baseIndex {
-            let b = input.tensors[base]
-            for i in v0.indices {
-                v0[i] = v0[i] - b[i]
-                v1[i] = v1[i] - b[i]
-            }
-        }
+        let rowWise = try unit.bool(name, Self.rowWise)
+        let flatten = try unit.bool(name, Self.flatten)
         // The vectors: the whole tensor, each ggml row (torch's last dim), or each column (torch's
-        // dim 0, i.e. ggml's outermost dim: elements `count / shape.last` apart).
-        let layout: Layout
-        if flatten {
-            layout = Layout(rows: 1, rowLength: output.count, mode: .whole)
-        } else if rowWise {
-            let outer = input.shape.last ?? 1
-            layout = Layout(rows: outer, rowLength: outer == 0 ? 0 : output.count / outer, mode: .columns)
-        } else {
-            let rowLength = input.rowLength
-            layout = Layout(rows: rowLength == 0 ? 0 : output.count / rowLength, rowLength: rowLength, mode: .rows)
-        }
-        Self.interpolate(t: t, v0.readOnly, v1.readOnly, layout: layout, into: output)
-        if let base = input.baseIndex {
-            let b = input.tensors[base]
-            for i in output.indices { output[i] = b[i] + output[i] }
-        }
+        // dim 0: one vector per position in the row).
+        let mode: Merge.Mode = flatten ? .whole : (rowWise ? .columns : .rows)
+        return Merge(t: t, models: (models[0], models[1]), base: unit.baseIndex, mode: mode,
+                     vectors: mode == .columns ? unit.rowLength : 1)
     }
 
-    /// How a tensor of `rows × rowLength` elements (row-major) splits into interpolated vectors.
-    struct Layout {
+    /// One statistics pass for whole-tensor and column vectors (squared norms and dot products), none
+    /// for row vectors; then `(c0·v0 + c1·v1) / divisor` (+ base).
+    struct Merge: UnitMerge {
         enum Mode { case whole, rows, columns }
-        var rows: Int
-        var rowLength: Int
+        var t: Double
+        var models: (Int, Int)
+        var base: Int?
         var mode: Mode
-        var vectorCount: Int {
-            switch mode {
-            case .whole: 1
-            case .rows: rows
-            case .columns: rowLength
-            }
-        }
-    }
+        /// Per vector, as they accumulate.
+        var sums: [VectorMath.PairSums]
+        var coefficients: Coefficients? = nil
 
-    /// mergekit's `nuslerp(t, v0, v1)` over the vectors of `layout`.
-    static func interpolate(t: Double, _ v0: UnsafeBufferPointer<Float>, _ v1: UnsafeBufferPointer<Float>,
-                            layout: Layout, into output: UnsafeMutableBufferPointer<Float>) {
-        let vectors = layout.vectorCount
-        let (rows, length) = (layout.rows, layout.rowLength)
-        // Pass 1: squared norms.
-        var sq0 = [Double](repeating: 0, count: vectors), sq1 = sq0
-        switch layout.mode {
-        case .whole:
-            sq0[0] = VectorMath.sumOfSquares(v0)
-            sq1[0] = VectorMath.sumOfSquares(v1)
-        case .rows:
-            for r in 0 ..< rows {
-                let range = r &* length ..< (r &+ 1) &* length
-                sq0[r] = VectorMath.sumOfSquares(UnsafeBufferPointer(rebasing: v0[range]))
-                sq1[r] = VectorMath.sumOfSquares(UnsafeBufferPointer(rebasing: v1[range]))
+        init(t: Double, models: (Int, Int), base: Int?, mode: Mode, vectors: Int) {
+            self.t = t
+            self.models = models
+            self.base = base
+            self.mode = mode
+            sums = [VectorMath.PairSums](repeating: VectorMath.PairSums(), count: vectors)
+        }
+
+        var needsPass: Bool { mode != .rows && coefficients == nil }
+
+        /// The two task vectors (or models) of a piece, in place.
+        func vectors(_ piece: RowPiece) -> (UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) {
+            let v0 = piece.inputs[models.0], v1 = piece.inputs[models.1]
+            if let base {
+                v0.subtract(piece.inputs[base])
+                v1.subtract(piece.inputs[base])
             }
-        case .columns:
-            for r in 0 ..< rows {
+            return (v0, v1)
+        }
+
+        func statistics(_ piece: RowPiece) -> [VectorMath.PairSums] {
+            let (v0, v1) = vectors(piece)
+            guard mode == .columns else { return [VectorMath.PairSums(v0.readOnly, v1.readOnly)] }
+            var partial = sums.map { _ in VectorMath.PairSums() }
+            let length = piece.rowLength
+            for r in 0 ..< piece.rows.count {
                 let start = r &* length
                 for c in 0 ..< length {
                     let a = Double(v0[start &+ c]), b = Double(v1[start &+ c])
-                    sq0[c] += a * a
-                    sq1[c] += b * b
+                    partial[c].xx += a * a
+                    partial[c].yy += b * b
+                    partial[c].xy += a * b
                 }
             }
+            return partial
         }
-        // `x / ‖x‖.clamp(min: 1e-7)` as torch does it, in float32.
-        let n0 = sq0.map { max(Float($0.squareRoot()), 1e-7) }
-        let n1 = sq1.map { max(Float($0.squareRoot()), 1e-7) }
-        // Pass 2: dot products of the normalized copies.
-        var dots = [Double](repeating: 0, count: vectors)
-        switch layout.mode {
-        case .whole:
-            dots[0] = VectorMath.normalizedDot(v0, n0[0], v1, n1[0])
-        case .rows:
-            for r in 0 ..< rows {
-                let range = r &* length ..< (r &+ 1) &* length
-                dots[r] = VectorMath.normalizedDot(UnsafeBufferPointer(rebasing: v0[range]), n0[r],
-                                                   UnsafeBufferPointer(rebasing: v1[range]), n1[r])
-            }
-        case .columns:
-            for r in 0 ..< rows {
-                let start = r &* length
-                for c in 0 ..< length {
-                    dots[c] += Double((v0[start &+ c] / n0[c]) * (v1[start &+ c] / n1[c]))
+
+        mutating func accumulate(_ partial: [VectorMath.PairSums]) {
+            for i in sums.indices { sums[i].add(partial[i]) }
+        }
+
+        mutating func finishPass() { coefficients = Coefficients(t: t, sums: sums) }
+
+        func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
+            let (v0, v1) = vectors(piece)
+            let length = piece.rowLength
+            switch mode {
+            case .whole:
+                guard let k = coefficients else { return }
+                let (a, b, d) = (k.c0[0], k.c1[0], k.divisor[0])
+                for i in output.indices { output[i] = (a * v0[i] + b * v1[i]) / d }
+            case .rows:
+                for r in 0 ..< piece.rows.count {
+                    let range = r &* length ..< (r &+ 1) &* length
+                    let sums = VectorMath.PairSums(UnsafeBufferPointer(rebasing: v0[range]), UnsafeBufferPointer(rebasing: v1[range]))
+                    let k = Coefficients(t: t, sums: [sums])
+                    let (a, b, d) = (k.c0[0], k.c1[0], k.divisor[0])
+                    for i in range { output[i] = (a * v0[i] + b * v1[i]) / d }
                 }
-            }
-        }
-        // Per-vector coefficients: out = (c0·v0 + c1·v1) / divisor.
-        var c0 = [Float](repeating: 0, count: vectors), c1 = c0, divisor = c0
-        let oneMinusT = Float(1 - t), tf = Float(t)
-        for v in 0 ..< vectors {
-            let cosTheta = min(max(Float(dots[v]), -1), 1)
-            if 1 - cosTheta * cosTheta <= Float(1e-16) {
-                (c0[v], c1[v], divisor[v]) = (oneMinusT, tf, 1)
-            } else {
-                let theta = Float(acos(Double(cosTheta)))
-                c0[v] = Float(sin(Double(theta * oneMinusT)))
-                c1[v] = Float(sin(Double(theta * tf)))
-                divisor[v] = Float(sin(Double(theta)))
-            }
-        }
-        // Pass 3: combine.
-        switch layout.mode {
-        case .whole:
-            let (a, b, d) = (c0[0], c1[0], divisor[0])
-            for i in output.indices { output[i] = (a * v0[i] + b * v1[i]) / d }
-        case .rows:
-            for r in 0 ..< rows {
-                let (a, b, d) = (c0[r], c1[r], divisor[r])
-                let start = r &* length
-                for i in start ..< start &+ length { output[i] = (a * v0[i] + b * v1[i]) / d }
-            }
-        case .columns:
-            c0.withUnsafeBufferPointer { c0 in
-                c1.withUnsafeBufferPointer { c1 in
-                    divisor.withUnsafeBufferPointer { divisor in
-                        for r in 0 ..< rows {
-                            let start = r &* length
-                            for c in 0 ..< length {
-                                let i = start &+ c
-                                output[i] = (c0[c] * v0[i] + c1[c] * v1[i]) / divisor[c]
-                            }
-                        }
+            case .columns:
+                guard let k = coefficients else { return }
+                for r in 0 ..< piece.rows.count {
+                    let start = r &* length
+                    for c in 0 ..< length {
+                        let i = start &+ c
+                        output[i] = (k.c0[c] * v0[i] + k.c1[c] * v1[i]) / k.divisor[c]
                     }
+                }
+            }
+            if let base {
+                let b = piece.inputs[base]
+                for i in output.indices { output[i] = b[i] + output[i] }
+            }
+        }
+    }
+
+    /// `‖x‖.clamp(min: 1e-7)` in float32 from the squared norm.
+    static func norm(_ squares: Double) -> Float { max(Float(squares.squareRoot()), 1e-7) }
+
+    /// Per vector, `out = (c0·v0 + c1·v1) / divisor` (mergekit's `nuslerp(t, v0, v1)`).
+    struct Coefficients {
+        var c0: [Float] = [], c1: [Float] = [], divisor: [Float] = []
+
+        /// From each vector's sums: `cos θ` is the dot of the vectors normalized by their norms
+        /// clamped to ≥ 1e-7 (`x / ‖x‖.clamp(min: 1e-7)` as torch does it).
+        init(t: Double, sums: [VectorMath.PairSums]) {
+            let oneMinusT = Float(1 - t), tf = Float(t)
+            for s in sums {
+                let cosTheta = min(max(s.normalizedDot(NuSLERP.norm(s.xx), NuSLERP.norm(s.yy)), -1), 1)
+                if 1 - cosTheta * cosTheta <= Float(1e-16) {
+                    c0.append(oneMinusT); c1.append(tf); divisor.append(1)
+                } else {
+                    let theta = Float(acos(Double(cosTheta)))
+                    c0.append(Float(sin(Double(theta * oneMinusT))))
+                    c1.append(Float(sin(Double(theta * tf))))
+                    divisor.append(Float(sin(Double(theta))))
                 }
             }
         }

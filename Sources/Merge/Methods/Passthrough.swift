@@ -11,9 +11,6 @@ public struct Passthrough: MergeMethod {
     public var parameters: [ParameterSpec] { [Self.scale] }
     public var basePolicy: BaseModelPolicy { .ignored }
 
-    /// Elementwise: large tensors may stream through in row chunks.
-    public var isRowLocal: Bool { true }
-
     /// Equal inputs (there is one) give that input at `scale` 1.
     public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool {
         exactInput(parameters: parameters, modelParameters: modelParameters, baseIndex: nil) != nil
@@ -21,20 +18,28 @@ public struct Passthrough: MergeMethod {
 
     /// With `scale` 1 the output is the input: the plan copies its bytes.
     public func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int? {
-        modelParameters.count == 1 && modelParameters[0].number("scale") == 1 ? 0 : nil
+        modelParameters.count == 1 && Self.scale.number(in: modelParameters[0]) == 1 ? 0 : nil
     }
 
-    public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        try input.checkSizes(name, output: output)
-        if input.tensors.count != 1 {
-            throw input.invalid(name, "requires exactly 1 input; got \(input.tensors.count)")
+    public func prepare(_ unit: MergeUnit) throws(MergeError) -> any UnitMerge {
+        try unit.checkInputs(name)
+        if unit.inputCount != 1 {
+            throw unit.invalid(name, "requires exactly 1 input; got \(unit.inputCount)")
         }
-        let source = input.tensors[0]
-        let scale = Float(try input.number(name, Self.scale, input: 0))
-        if scale == 1 {
-            for i in output.indices { output[i] = source[i] }
-        } else {
-            for i in output.indices { output[i] = source[i] * scale }
+        return Merge(scale: Float(try unit.number(name, Self.scale, input: 0)))
+    }
+
+    /// The input times `scale`, elementwise.
+    struct Merge: RowLocalMerge {
+        var scale: Float
+
+        func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
+            let source = piece.inputs[0]
+            if scale == 1 {
+                _ = output.update(fromContentsOf: source)
+            } else {
+                for i in output.indices { output[i] = source[i] * scale }
+            }
         }
     }
 }

@@ -22,110 +22,170 @@ public struct SCE: MergeMethod {
     public var name: String { "sce" }
     public var basePolicy: BaseModelPolicy { .required }
 
-    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
-    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
-    public var parameters: [ParameterSpec] {
-        [
-            ParameterSpec("int8_mask", .bool, .global, default: .bool(false)),
-            ParameterSpec("select_topk", .number, .global, default: .number(1)),
-        ]
+    static let int8Mask = ParameterSpec("int8_mask", .bool, .global, default: .bool(false))
+    static let selectTopK = ParameterSpec("select_topk", .number, .global, default: .number(1))
+    public var parameters: [ParameterSpec] { [Self.int8Mask, Self.selectTopK] }
+
+    public func prepare(_ unit: MergeUnit) throws(MergeError) -> any UnitMerge {
+        let (baseIndex, others) = try TaskVectors.validate(unit, method: name)
+        let topK = try unit.number(name, Self.selectTopK)
+        guard topK.isFinite else { throw unit.invalid(name, "select_topk is not finite") }
+        return Merge(base: baseIndex, others: others, topK: topK, count: unit.elementCount)
     }
 
-    public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        let (baseIndex, others) = try TaskVectors.validate(input, output: output, method: name)
-        let base = input.tensors[baseIndex]
-        let n = base.count
-        if others.isEmpty {
-            _ = output.update(fromContentsOf: base)
-            return
+    /// Statistics passes: with `0 < select_topk < 1`, the count of non-zero variances, then the
+    /// variances' top-k selection; then the task vectors' mean squares. Then per piece: select, elect
+    /// and erase.
+    struct Merge: UnitMerge {
+        enum Partial {
+            case nonzero(Int)
+            case counts([Int])
+            case squares([Double])
         }
-        if n == 0 { return }
-        let topK = input.parameters.number("select_topk")
-        guard topK.isFinite else {
-            throw .invalidInputs(method: name, tensor: input.name, reason: "select_topk is not finite")
-        }
-        let vectors = others.map { input.tensors[$0].baseAddress! }
-        for index in others { TaskVectors.subtract(base, from: input.tensors[index]) }
-        let b = base.baseAddress!, out = output.baseAddress!
 
-        // Select (the output buffer holds the variances meanwhile).
-        if topK < 1 {
-            if topK <= 0 {
-                for d in vectors { for j in 0 ..< n { d[j] = d[j] * 0 } }
-            } else {
-                Self.variance(vectors, count: n, into: out)
-                var nonzero = 0
-                for j in 0 ..< n where out[j] != 0 { nonzero += 1 }
-                // `int(count_nonzero(var) * density)`: an int64 tensor times a float → float32.
-                let k = Sparsify.truncatedCount(Double(Float(nonzero) * Float(topK)), limit: n)
-                if k <= 0 {
-                    for d in vectors { for j in 0 ..< n { d[j] = d[j] * 0 } }
-                } else {
-                    MagnitudeSelection.keepDescendingRanks(output, 0 ..< k)
+        var base: Int
+        var others: [Int]
+        var topK: Double
+        var count: Int
+        /// Still to count the non-zero variances (the first pass when selecting).
+        var countingNonzero: Bool
+        var selection: StreamingRankSelection? = nil
+        /// Everything is erased (`select_topk ≤ 0`, or k = 0).
+        var eraseAll: Bool
+        var squares: [Double]
+        var weights: [Float]? = nil
+
+        init(base: Int, others: [Int], topK: Double, count: Int) {
+            self.base = base
+            self.others = others
+            self.topK = topK
+            self.count = count
+            countingNonzero = topK > 0 && topK < 1
+            eraseAll = topK <= 0
+            squares = [Double](repeating: 0, count: others.count)
+        }
+
+        var needsPass: Bool { weights == nil && !others.isEmpty && count > 0 }
+
+        /// The task vectors of a piece, in place, with the selection applied (when it is known).
+        func vectors(_ piece: RowPiece) -> [UnsafeMutableBufferPointer<Float>] {
+            let vectors = others.map { piece.inputs[$0] }
+            for d in vectors { d.subtract(piece.inputs[base]) }
+            if eraseAll {
+                for d in vectors { for j in d.indices { d[j] = d[j] * 0 } }
+            } else if let selection, !selection.needsPass {
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: piece.count) { variances in
+                    SCE.variance(vectors, into: variances)
+                    selection.apply(variances, firstRow: piece.rows.lowerBound)
                     for d in vectors {
-                        for j in 0 ..< n { d[j] = d[j] * (out[j] != 0 ? 1 : 0) }
+                        for j in d.indices { d[j] = d[j] * (variances[j] != 0 ? 1 : 0) }
                     }
                 }
             }
+            return vectors
         }
 
-        // Calculate: mean of squares per task vector, normalised.
-        var weights = vectors.map { d -> Float in
-            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-            var j = 0
-            while j &+ 4 <= n {
-                s0 += Double(d[j] * d[j]); s1 += Double(d[j &+ 1] * d[j &+ 1])
-                s2 += Double(d[j &+ 2] * d[j &+ 2]); s3 += Double(d[j &+ 3] * d[j &+ 3])
-                j &+= 4
-            }
-            while j < n { s0 += Double(d[j] * d[j]); j &+= 1 }
-            return Float((s0 + s1) + (s2 + s3)) / Float(n)
-        }
-        var weightSum: Float = 0
-        for w in weights { weightSum += w }
-        if abs(weightSum) < Float(1e-6) {
-            weights = weights.map { _ in Float(1) / Float(weights.count) }
-        } else {
-            weights = weights.map { $0 / weightSum }
-        }
-
-        // Erase: elect on the unweighted sum, then the weighted mean of the agreeing vectors.
-        let unweighted = vectors.map { WeightedDelta(values: $0, scale: 1, weight: 1) }
-        let floor = Float(1e-6)
-        let block = GeneralizedTaskArithmetic.blockSize
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * block) { scratch in
-            let majority = scratch.baseAddress!, divisor = scratch.baseAddress! + block
-            var start = 0
-            while start < n {
-                let count = min(block, n - start)
-                Consensus.elect(.sum, unweighted, start: start, count: count, into: majority)
-                let mixed = out + start
-                for j in 0 ..< count {
-                    mixed[j] = 0
-                    divisor[j] = 0
+        func statistics(_ piece: RowPiece) -> Partial {
+            if countingNonzero || selection?.needsPass == true {
+                let vectors = others.map { piece.inputs[$0] }
+                for d in vectors { d.subtract(piece.inputs[base]) }
+                return withUnsafeTemporaryAllocation(of: Float.self, capacity: piece.count) { variances in
+                    SCE.variance(vectors, into: variances)
+                    if let selection {
+                        return .counts(selection.histogram(UnsafeBufferPointer(variances), rowLength: piece.rowLength))
+                    }
+                    var nonzero = 0
+                    for v in variances where v != 0 { nonzero += 1 }
+                    return .nonzero(nonzero)
                 }
-                for (d, w) in zip(vectors, weights) {
-                    let x = d + start
+            }
+            // Calculate: the squares of each selected task vector.
+            return .squares(vectors(piece).map { VectorMath.dot($0.readOnly, $0.readOnly) })
+        }
+
+        mutating func accumulate(_ partial: Partial) {
+            switch partial {
+            case let .nonzero(n): squares[0] += Double(n)
+            case let .counts(counts): selection?.accumulate(counts)
+            case let .squares(sums): for k in sums.indices { squares[k] += sums[k] }
+            }
+        }
+
+        mutating func finishPass() {
+            if countingNonzero {
+                countingNonzero = false
+                // `int(count_nonzero(var) * density)`: an int64 tensor times a float → float32.
+                let k = Sparsify.truncatedCount(Double(Float(squares[0]) * Float(topK)), limit: count)
+                squares[0] = 0
+                if k <= 0 {
+                    eraseAll = true
+                } else {
+                    selection = StreamingRankSelection(0 ..< k, count: count)
+                }
+                return
+            }
+            if selection?.needsPass == true {
+                selection?.finishPass()
+                return
+            }
+            // Mean of squares per task vector, normalised.
+            var weights = squares.map { Float($0) / Float(count) }
+            var weightSum: Float = 0
+            for w in weights { weightSum += w }
+            if abs(weightSum) < Float(1e-6) {
+                weights = weights.map { _ in Float(1) / Float(weights.count) }
+            } else {
+                weights = weights.map { $0 / weightSum }
+            }
+            self.weights = weights
+        }
+
+        func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
+            let b = piece.inputs[base]
+            guard let weights, !others.isEmpty else {
+                _ = output.update(fromContentsOf: b)
+                return
+            }
+            let vectors = self.vectors(piece).map { $0.baseAddress! }
+            let n = output.count
+            let out = output.baseAddress!
+            // Erase: elect on the unweighted sum, then the weighted mean of the agreeing vectors.
+            let unweighted = vectors.map { WeightedDelta(values: $0, scale: 1, weight: 1) }
+            let floor = Float(1e-6)
+            let block = GeneralizedTaskArithmetic.blockSize
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * block) { scratch in
+                let majority = scratch.baseAddress!, divisor = scratch.baseAddress! + block
+                for start in stride(from: 0, to: n, by: block) {
+                    let count = min(block, n - start)
+                    Consensus.elect(.sum, unweighted, start: start, count: count, into: majority)
+                    let mixed = out + start
                     for j in 0 ..< count {
-                        let v = x[j], m = majority[j]
-                        let erased = w * ((v > 0 && m > 0) || (v < 0 && m < 0) ? 1 : 0)
-                        mixed[j] += v * erased
-                        divisor[j] += erased
+                        mixed[j] = 0
+                        divisor[j] = 0
+                    }
+                    for (d, w) in zip(vectors, weights) {
+                        let x = d + start
+                        for j in 0 ..< count {
+                            let v = x[j], m = majority[j]
+                            let erased = w * ((v > 0 && m > 0) || (v < 0 && m < 0) ? 1 : 0)
+                            mixed[j] += v * erased
+                            divisor[j] += erased
+                        }
+                    }
+                    for j in 0 ..< count {
+                        // `clamp(min=1e-6)` keeps NaN.
+                        let d = divisor[j]
+                        mixed[j] = b[start &+ j] + mixed[j] / (d < floor ? floor : d)
                     }
                 }
-                for j in 0 ..< count {
-                    // `clamp(min=1e-6)` keeps NaN.
-                    let d = divisor[j]
-                    mixed[j] = b[start &+ j] + mixed[j] / (d < floor ? floor : d)
-                }
-                start += count
             }
         }
     }
 
     /// Population variance across `vectors` per element (`torch.var(dim=0, unbiased=False)`).
-    static func variance(_ vectors: [UnsafeMutablePointer<Float>], count n: Int, into out: UnsafeMutablePointer<Float>) {
+    static func variance(_ vectors: [UnsafeMutableBufferPointer<Float>], into out: UnsafeMutableBufferPointer<Float>) {
         let inputs = Float(vectors.count)
+        let n = out.count
         for j in 0 ..< n { out[j] = 0 }
         for d in vectors { for j in 0 ..< n { out[j] += d[j] } }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: min(n, 4096)) { mean in

@@ -10,7 +10,8 @@ import Foundation
 /// dot product, clamped to [-1, 1], gives θ; when `|dot| > 0.9995` the coefficients are those of linear
 /// interpolation, `1 − t` and `t`; otherwise `sin((1−t)θ)/sin θ` and `sin(tθ)/sin θ`. The output is
 /// `coefA·base + coefB·other` in float32. Norms and the dot product are summed in `Double` (torch: float32,
-/// blocked) and rounded to float32; the coefficients are computed in `Double` from the float32 dot and
+/// blocked) in one pass, the normalized dot taken as `x·y / (‖x‖‖y‖)` and rounded to float32 (torch
+/// normalizes the copies first: the same value to float rounding); the coefficients are computed in `Double` from the float32 dot and
 /// rounded to float32 (torch: float32 `acos`/`sin`), so results agree to a few float32 ulps.
 public struct SLERP: MergeMethod {
     public init() {}
@@ -20,13 +21,10 @@ public struct SLERP: MergeMethod {
     public var parameters: [ParameterSpec] { [Self.t] }
     public var basePolicy: BaseModelPolicy { .required }
 
-    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
-    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
-
     /// `t = 0` is the base model, `t = 1` the other model, exactly.
     public func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int? {
         guard let baseIndex, modelParameters.count == 2 else { return nil }
-        switch parameters.number("t") {
+        switch Self.t.number(in: parameters) {
         case 0: return baseIndex
         case 1: return 1 - baseIndex
         default: return nil
@@ -38,31 +36,57 @@ public struct SLERP: MergeMethod {
     /// Norms at or below this are replaced by 1 (mergekit's `eps`).
     static let eps: Float = 1e-8
 
-    public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        try input.checkSizes(name, output: output)
-        guard let base = input.baseIndex else { throw input.invalid(name, "requires a base model") }
-        if input.tensors.count != 2 {
-            throw input.invalid(name, "requires exactly 2 inputs (the base and one other model); got \(input.tensors.count)")
+    public func prepare(_ unit: MergeUnit) throws(MergeError) -> any UnitMerge {
+        try unit.checkInputs(name)
+        let base = try unit.requireBase(name)
+        if unit.inputCount != 2 {
+            throw unit.invalid(name, "requires exactly 2 inputs (the base and one other model); got \(unit.inputCount)")
         }
-        let t = Float(try input.number(name, Self.t))
-        let (coefA, coefB) = Self.coefficients(t: t, input.tensors[base].readOnly, input.tensors[1 - base].readOnly,
-                                               threads: input.threads)
-        VectorMath.combine(coefA, input.tensors[base].readOnly, coefB, input.tensors[1 - base].readOnly, into: output,
-                           threads: input.threads)
+        return Merge(t: Float(try unit.number(name, Self.t)), base: base, empty: unit.elementCount == 0)
     }
 
-    /// The coefficients of `v0` and `v1` in mergekit's `slerp(t, v0, v1)`.
-    static func coefficients(t: Float, _ v0: UnsafeBufferPointer<Float>, _ v1: UnsafeBufferPointer<Float>,
-                             threads: Int = 1) -> (Float, Float) {
-        if v0.isEmpty { return (1 - t, t) }
-        var norm0 = VectorMath.norm(v0, threads: threads), norm1 = VectorMath.norm(v1, threads: threads)
-        if !(norm0 > eps) { norm0 = 1 }
-        if !(norm1 > eps) { norm1 = 1 }
-        let dot = min(max(Float(VectorMath.normalizedDot(v0, norm0, v1, norm1, threads: threads)), -1), 1)
+    /// One statistics pass (the squared norms and the dot product), then `coefA·base + coefB·other`
+    /// row by row.
+    struct Merge: UnitMerge {
+        var t: Float
+        var base: Int
+        /// `Σ base²`, `Σ other²`, `Σ base·other`, as they accumulate.
+        var sums = VectorMath.PairSums()
+        var coefficients: (Float, Float)? = nil
+
+        init(t: Float, base: Int, empty: Bool) {
+            self.t = t
+            self.base = base
+            if empty { coefficients = (1 - t, t) }
+        }
+
+        var needsPass: Bool { coefficients == nil }
+
+        func statistics(_ piece: RowPiece) -> VectorMath.PairSums {
+            VectorMath.PairSums(piece.inputs[base].readOnly, piece.inputs[1 - base].readOnly)
+        }
+
+        mutating func accumulate(_ partial: VectorMath.PairSums) { sums.add(partial) }
+
+        mutating func finishPass() {
+            var n0 = Float(sums.xx.squareRoot()), n1 = Float(sums.yy.squareRoot())
+            if !(n0 > SLERP.eps) { n0 = 1 }
+            if !(n1 > SLERP.eps) { n1 = 1 }
+            coefficients = SLERP.coefficients(t: t, dot: min(max(sums.normalizedDot(n0, n1), -1), 1))
+        }
+
+        func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
+            guard let (a, b) = coefficients else { return }
+            VectorMath.combine(a, piece.inputs[base].readOnly, b, piece.inputs[1 - base].readOnly, into: output)
+        }
+    }
+
+    /// The coefficients of `v0` and `v1` in mergekit's `slerp(t, v0, v1)`, from the clamped dot
+    /// product of their normalized copies.
+    static func coefficients(t: Float, dot: Float) -> (Float, Float) {
         if abs(dot) > dotThreshold { return (1 - t, t) }
         let theta = acos(Double(dot))
         let sinTheta = sin(theta)
-        let tt = Double(t)
-        return (Float(sin(Double(1 - t) * theta) / sinTheta), Float(sin(tt * theta) / sinTheta))
+        return (Float(sin(Double(1 - t) * theta) / sinTheta), Float(sin(Double(t) * theta) / sinTheta))
     }
 }

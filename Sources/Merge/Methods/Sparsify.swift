@@ -46,61 +46,14 @@ public enum SparsifyFailure: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// A sparsified task vector: the values left in the buffer, a key range still to apply to them
-/// (for the magnitude methods without rescale, whose mask is applied while combining to save a
-/// pass over memory), and the L1 rescale factor.
-public struct SparsifiedDelta: Sendable, Equatable {
-    /// Elements whose magnitude key lies outside these bounds are dropped (multiplied by 0).
-    public var bounds: MagnitudeSelection.KeepBounds
-    /// `before / after` as float32 (1 when not rescaling), multiplied in where mergekit does:
-    /// `(masked · scale) · weight`.
-    public var scale: Float
-}
-
-/// mergekit's `sparsify` (`mergekit/sparsify.py`) on a task vector held in a buffer, in place.
+/// mergekit's `sparsify` (`mergekit/sparsify.py`) on a task vector held in a buffer, in place (the
+/// merge methods run it over pieces: `TaskVectorSparsifier`).
 ///
 /// The single-method functions leave the *masked* task vector in `delta` and return the L1 rescale
 /// factor (`before / after` as float32, or 1 when not rescaling), which the caller multiplies in
 /// exactly where mergekit does (`masked * (before / after)`, before the weight), so the float
 /// rounding sequence is mergekit's: `(masked · scale) · weight`.
 public enum Sparsify {
-    /// Applies `method` to `delta` (row length `rowLength`, used by DELLA only), drawing random
-    /// numbers from `stream` (element `i` uses position `i`).
-    ///
-    /// For `magnitude` and `magnitude_outliers` without rescale the mask is *not* applied: the
-    /// result's `bounds` say which elements survive. `topDigits`, when given, must be
-    /// `MagnitudeSelection.topDigitHistogram(delta)`.
-    public static func apply(_ method: SparsificationMethod, to delta: UnsafeMutableBufferPointer<Float>,
-                             rowLength: Int, options: SparsifyOptions, stream: RandomStream,
-                             topDigits: [Int]? = nil) throws(SparsifyFailure) -> SparsifiedDelta {
-        guard options.density.isFinite else { throw .notFinite("density") }
-        let n = delta.count
-        let ranks: Range<Int>
-        switch method {
-        case .magnitude:
-            ranks = magnitudeRanks(count: n, density: options.density)
-        case .magnitudeOutliers:
-            guard options.gamma.isFinite else { throw .notFinite("gamma") }
-            ranks = outlierRanks(count: n, density: options.density, gamma: options.gamma)
-        case .random:
-            let scale = try bernoulli(delta, density: options.density, rescale: options.rescale, stream: stream)
-            return SparsifiedDelta(bounds: .all, scale: scale)
-        case .dellaMagprune:
-            guard options.epsilon.isFinite else { throw .notFinite("epsilon") }
-            let scale = try dellaMagprune(delta, rowLength: rowLength, density: options.density,
-                                          epsilon: options.epsilon, rescale: options.rescale, stream: stream)
-            return SparsifiedDelta(bounds: .all, scale: scale)
-        }
-        // Both magnitude methods return the tensor untouched (no rescale) for density ≥ 1.
-        if options.density >= 1 { return SparsifiedDelta(bounds: .all, scale: 1) }
-        if !options.rescale {
-            return SparsifiedDelta(bounds: MagnitudeSelection.keepBounds(delta, ranks, topDigits: topDigits), scale: 1)
-        }
-        let before = l1Norm(delta)
-        MagnitudeSelection.keepDescendingRanks(delta, ranks, topDigits: topDigits)
-        return SparsifiedDelta(bounds: .all, scale: rescaleFactor(before: before, after: l1Norm(delta)))
-    }
-
     /// mergekit's `magnitude`: keeps the `k = max(1, int(density · n))` largest magnitudes;
     /// density ≥ 1 keeps everything (and does not rescale), density ≤ 0 zeroes the tensor.
     public static func magnitude(_ delta: UnsafeMutableBufferPointer<Float>, density: Double, rescale: Bool) -> Float {
@@ -149,9 +102,16 @@ public enum Sparsify {
         if density >= 1 { return 1 }
         // torch.bernoulli rejects probabilities outside [0, 1].
         guard density >= 0 else { throw .densityOutOfRange(density) }
-        let p = Float(density)
         let before = rescale ? l1Norm(delta) : 0
-        guard let x = delta.baseAddress else { return 1 }
+        bernoulliMask(delta, p: Float(density), stream: stream, firstPosition: 0)
+        return rescale ? rescaleFactor(before: before, after: l1Norm(delta)) : 1
+    }
+
+    /// Keeps each element of `x` with probability `p` (zeroes it otherwise), element `i` drawing at
+    /// stream position `firstPosition + i`: the same elements survive however a tensor is cut.
+    static func bernoulliMask(_ delta: UnsafeMutableBufferPointer<Float>, p: Float, stream: RandomStream,
+                              firstPosition: Int) {
+        guard let x = delta.baseAddress else { return }
         let n = delta.count
         // `uniform < p` on the 24-bit integers behind the uniforms (exact: p·2²⁴ is exact in
         // double), applied as a bit mask so the loop has no data-dependent branch.
@@ -160,14 +120,18 @@ public enum Sparsify {
             Float(bitPattern: v.bitPattern & (draw < threshold ? UInt32.max : 0))
         }
         var i = 0
+        // Positions 2k and 2k + 1 share one 64-bit output: start on an even position.
+        if firstPosition & 1 == 1, n > 0 {
+            if !stream.bernoulli(p, at: firstPosition) { x[0] = 0 }
+            i = 1
+        }
         while i &+ 2 <= n {
-            let word = stream.bits(at: i &>> 1)
+            let word = stream.bits(at: (firstPosition &+ i) &>> 1)
             x[i] = masked(x[i], UInt32(truncatingIfNeeded: word &>> 40) & 0xFF_FFFF)
             x[i &+ 1] = masked(x[i &+ 1], UInt32(truncatingIfNeeded: word &>> 8) & 0xFF_FFFF)
             i &+= 2
         }
-        if i < n, !stream.bernoulli(p, at: i) { x[i] = 0 }
-        return rescale ? rescaleFactor(before: before, after: l1Norm(delta)) : 1
+        if i < n, !stream.bernoulli(p, at: firstPosition &+ i) { x[i] = 0 }
     }
 
     /// mergekit's `della_magprune`: within each row (the whole tensor if it is 1-D), the element of
@@ -187,12 +151,22 @@ public enum Sparsify {
             throw .epsilonOutOfRange(density: density, epsilon: epsilon)
         }
         let n = delta.count
-        guard n > 0, let x = delta.baseAddress else { return 1 }
+        guard n > 0 else { return 1 }
         let m = rowLength > 0 && n % rowLength == 0 ? rowLength : n
         // mergekit's min-max normalisation of ranks 1 … m divides by m − 1 = 0 for one-element rows,
         // and torch.bernoulli then rejects the NaN probability.
         guard m >= 2 else { throw .rowTooShort(m) }
         let before = rescale ? l1Norm(delta) : 0
+        dellaMask(delta, rowLength: m, density: density, epsilon: epsilon, stream: stream, firstPosition: 0)
+        return rescale ? rescaleFactor(before: before, after: l1Norm(delta)) : 1
+    }
+
+    /// DELLA's mask on rows of `rowLength` (≥ 2) elements of `delta`, element `i` drawing at stream
+    /// position `firstPosition + i`.
+    static func dellaMask(_ delta: UnsafeMutableBufferPointer<Float>, rowLength m: Int, density: Double,
+                          epsilon: Double, stream: RandomStream, firstPosition: Int) {
+        guard let x = delta.baseAddress, m > 0 else { return }
+        let n = delta.count
         let low = Float(density - epsilon)
         let eps = Float(epsilon)
         let span = Float(m) - 1
@@ -209,11 +183,10 @@ public enum Sparsify {
                 let normalized = min(max((Float(r + 1) - 1) / span, 0), 1)
                 let p = low + normalized * 2 * eps
                 // `tensor * mask`, without a data-dependent branch.
-                row[j] = row[j] * (stream.bernoulli(p, at: rowStart + j) ? 1 : 0)
+                row[j] = row[j] * (stream.bernoulli(p, at: firstPosition &+ rowStart &+ j) ? 1 : 0)
             }
             rowStart += m
         }
-        return rescale ? rescaleFactor(before: before, after: l1Norm(delta)) : 1
     }
 
     /// mergekit's `rescaled_masked_tensor` factor for the L1 norm: `before / after` in float32,

@@ -47,102 +47,119 @@ public struct GeneralizedTaskArithmetic: MergeMethod {
 
     public var basePolicy: BaseModelPolicy { .required }
 
-    /// Equal inputs give that input (zero task vectors, or a mean of equal points).
-    public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
+    static let int8Mask = ParameterSpec("int8_mask", .bool, .global, default: .bool(false))
+    static let lambda = ParameterSpec("lambda", .number, .global, default: .number(1))
+    static let weight = ParameterSpec("weight", .number, .perModel, default: nil)
+    static let density = ParameterSpec("density", .number, .perModel, default: .number(1))
+    static let gamma = ParameterSpec("gamma", .number, .perModel, default: .number(0.01))
+    static let epsilon = ParameterSpec("epsilon", .number, .perModel, default: .number(0.15))
+    var normalizeSpec: ParameterSpec { ParameterSpec("normalize", .bool, .global, default: .bool(defaultNormalize)) }
+    var rescaleSpec: ParameterSpec { ParameterSpec("rescale", .bool, .global, default: .bool(defaultRescale)) }
 
-    /// Plain task arithmetic is elementwise; sparsification and sign consensus are not.
-    public var isRowLocal: Bool { sparsification == nil && consensus == nil }
+    public var parameters: [ParameterSpec] {
+        var specs = [Self.int8Mask, normalizeSpec, rescaleSpec, Self.lambda, Self.weight, Self.density]
+        if sparsification == .magnitudeOutliers { specs.append(Self.gamma) }
+        if sparsification == .dellaMagprune { specs.append(Self.epsilon) }
+        return specs
+    }
 
     /// With every task vector weighted 0 the result is the base model.
     public func exactInput(parameters: Parameters, modelParameters: [Parameters], baseIndex: Int?) -> Int? {
         guard let baseIndex else { return nil }
-        let weights = modelParameters.indices.filter { $0 != baseIndex }.map { modelParameters[$0].number("weight") }
-        return weights.allSatisfy { $0 == 0 } ? baseIndex : nil
-    }
-
-    public var parameters: [ParameterSpec] {
-        var specs = [
-            ParameterSpec("int8_mask", .bool, .global, default: .bool(false)),
-            ParameterSpec("normalize", .bool, .global, default: .bool(defaultNormalize)),
-            ParameterSpec("rescale", .bool, .global, default: .bool(defaultRescale)),
-            ParameterSpec("lambda", .number, .global, default: .number(1)),
-            ParameterSpec("weight", .number, .perModel, default: nil),
-            ParameterSpec("density", .number, .perModel, default: .number(1)),
-        ]
-        if sparsification == .magnitudeOutliers {
-            specs.append(ParameterSpec("gamma", .number, .perModel, default: .number(0.01)))
-        }
-        if sparsification == .dellaMagprune {
-            specs.append(ParameterSpec("epsilon", .number, .perModel, default: .number(0.15)))
-        }
-        return specs
+        let others = modelParameters.indices.filter { $0 != baseIndex }
+        return others.allSatisfy { Self.weight.number(in: modelParameters[$0]) == 0 } ? baseIndex : nil
     }
 
     /// Elements combined per block: the block's slices of every task vector, the output and two
     /// scratch rows stay in L1 cache.
     static let blockSize = 2048
 
-    public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        let (baseIndex, others) = try TaskVectors.validate(input, output: output, method: name)
-        let base = input.tensors[baseIndex]
-        let n = base.count
-        if others.isEmpty {
-            _ = output.update(fromContentsOf: base)
-            return
-        }
-        if n == 0 { return }
-
-        // Without sparsification or election, the task vectors are only summed: compute them on
-        // the fly instead of writing them out.
-        let onTheFly = sparsification == nil && consensus == nil
+    public func prepare(_ unit: MergeUnit) throws(MergeError) -> any UnitMerge {
+        let (baseIndex, others) = try TaskVectors.validate(unit, method: name)
         var weights: [Float] = []
+        var sparsifiers: [TaskVectorSparsifier] = []
+        let rescale = try unit.bool(name, rescaleSpec)
         for index in others {
-            let weight = input.modelParameters[index].number("weight")
-            guard weight.isFinite else {
-                throw .invalidInputs(method: name, tensor: input.name, reason: "input \(index): weight is not finite")
-            }
+            let weight = try unit.number(name, Self.weight, input: index)
+            guard weight.isFinite else { throw unit.invalid(name, "input \(index): weight is not finite") }
             weights.append(Float(weight))
-        }
-        var deltas: [WeightedDelta]
-        if onTheFly {
-            deltas = zip(others, weights).map { index, weight in
-                WeightedDelta(values: input.tensors[index].baseAddress!, scale: 1, weight: weight, base: base.baseAddress!)
+            guard let sparsification else { continue }
+            let options = SparsifyOptions(
+                density: try unit.number(name, Self.density, input: index),
+                gamma: sparsification == .magnitudeOutliers ? try unit.number(name, Self.gamma, input: index) : 0,
+                epsilon: sparsification == .dellaMagprune ? try unit.number(name, Self.epsilon, input: index) : 0,
+                rescale: rescale)
+            do {
+                sparsifiers.append(try TaskVectorSparsifier(sparsification, options: options, rowLength: unit.rowLength,
+                                                            count: unit.elementCount,
+                                                            stream: RandomStream(seed: unit.seed, stream: index)))
+            } catch {
+                throw unit.invalid(name, "input \(index): \(error)")
             }
-        } else {
-            // Each model's task vector is made and sparsified independently (its own random stream):
-            // in parallel over the models.
-            let results = UnsafeMutableBufferPointer<Result<SparsifiedDelta, MergeError>>.allocate(capacity: others.count)
-            defer { results.deallocate() }
-            parallelChunks(count: others.count, chunk: 1, threads: input.threads) { range in
-                for position in range {
-                    results.baseAddress!.advanced(by: position).initialize(to: Result { () throws(MergeError) in
-                        try taskVector(input, index: others[position], base: base)
-                    })
+        }
+        let lambda = try unit.number(name, Self.lambda)
+        return Merge(base: baseIndex, others: others, weights: weights, sparsifiers: sparsifiers, consensus: consensus,
+                     normalize: try unit.bool(name, normalizeSpec), lambda: lambda != 1 ? Float(lambda) : nil)
+    }
+
+    /// The statistics of each task vector's sparsification (none without one), then per piece: the
+    /// task vectors, masked, weighted, elected and summed.
+    struct Merge: UnitMerge {
+        var base: Int
+        var others: [Int]
+        var weights: [Float]
+        /// Parallel to `others`; empty without sparsification.
+        var sparsifiers: [TaskVectorSparsifier]
+        var consensus: ConsensusMethod?
+        var normalize: Bool
+        var lambda: Float?
+
+        var needsPass: Bool { sparsifiers.contains { $0.needsPass } }
+
+        func statistics(_ piece: RowPiece) -> [TaskVectorSparsifier.Partial?] {
+            let base = piece.inputs[self.base]
+            return zip(others, sparsifiers).map { index, sparsifier in
+                guard sparsifier.needsPass else { return nil }
+                let delta = piece.inputs[index]
+                delta.subtract(base)
+                return sparsifier.statistics(delta, piece: piece)
+            }
+        }
+
+        mutating func accumulate(_ partials: [TaskVectorSparsifier.Partial?]) {
+            for (k, partial) in partials.enumerated() {
+                if let partial { sparsifiers[k].accumulate(partial) }
+            }
+        }
+
+        mutating func finishPass() {
+            for k in sparsifiers.indices where sparsifiers[k].needsPass { sparsifiers[k].finishPass() }
+        }
+
+        func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
+            let base = piece.inputs[self.base]
+            let n = output.count
+            if others.isEmpty {
+                _ = output.update(fromContentsOf: base)
+                return
+            }
+            var deltas: [WeightedDelta] = []
+            for (k, index) in others.enumerated() {
+                let delta = piece.inputs[index]
+                delta.subtract(base)
+                var scale: Float = 1
+                if !sparsifiers.isEmpty {
+                    sparsifiers[k].mask(delta, piece: piece)
+                    scale = sparsifiers[k].scale
                 }
+                deltas.append(WeightedDelta(values: delta.baseAddress!, scale: scale, weight: weights[k]))
             }
-            deltas = []
-            for position in others.indices {
-                let sparse = try results[position].get()
-                deltas.append(WeightedDelta(values: input.tensors[others[position]].baseAddress!, bounds: sparse.bounds,
-                                            scale: sparse.scale, weight: weights[position]))
-            }
-        }
-
-        let normalize = input.parameters.bool("normalize")
-        let lambda = input.parameters.number("lambda")
-        let scaleByLambda = lambda != 1
-        let lambdaFloat = Float(lambda)
-        let b = base.baseAddress!, out = output.baseAddress!
-
-        if let consensus {
-            // Blocks are independent: in parallel, each with its own scratch.
-            let block = Self.blockSize
-            let blocks = (n + block - 1) / block
-            parallelChunks(count: blocks, chunk: max(1, blocks / (4 * input.threads)), threads: input.threads) { range in
+            let b = base.baseAddress!, out = output.baseAddress!
+            if let consensus {
+                let block = GeneralizedTaskArithmetic.blockSize
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * block) { scratch in
                     let majority = scratch.baseAddress!, divisor = scratch.baseAddress! + block
-                    for blockIndex in range {
-                        let start = blockIndex * block
+                    for start in stride(from: 0, to: n, by: block) {
                         let count = min(block, n - start)
                         let mixed = out + start
                         Consensus.elect(consensus, deltas, start: start, count: count, into: majority)
@@ -154,67 +171,28 @@ public struct GeneralizedTaskArithmetic: MergeMethod {
                                 mixed[j] = mixed[j] / (d == 0 ? 1 : d)
                             }
                         }
-                        Self.finish(mixed, base: b + start, count: count, lambda: scaleByLambda ? lambdaFloat : nil)
+                        GeneralizedTaskArithmetic.finish(mixed, base: b + start, count: count, lambda: lambda)
                     }
                 }
-            }
-        } else {
-            // `weights.sum(dim=0)`: one float32 sum in input order.
-            var divisor: Float = 0
-            for delta in deltas { divisor += delta.weight }
-            if abs(divisor) < Float(1e-8) { divisor = 1 }
-            var start = 0
-            while start < n {
-                let count = min(Self.blockSize, n - start)
-                let mixed = out + start
-                for j in 0 ..< count { mixed[j] = 0 }
+            } else {
+                // `weights.sum(dim=0)`: one float32 sum in input order.
+                var divisor: Float = 0
+                for weight in weights { divisor += weight }
+                if abs(divisor) < Float(1e-8) { divisor = 1 }
+                for j in 0 ..< n { out[j] = 0 }
                 for delta in deltas {
-                    let w = delta.weight
-                    if let base = delta.base {
-                        let x = delta.values + start, b = base + start
-                        for j in 0 ..< count { mixed[j] += (x[j] - b[j]) * w }
-                    } else {
-                        for j in 0 ..< count { mixed[j] += delta.contribution(start &+ j) }
-                    }
+                    for j in 0 ..< n { out[j] += delta.contribution(j) }
                 }
                 if normalize {
-                    for j in 0 ..< count { mixed[j] = mixed[j] / divisor }
+                    for j in 0 ..< n { out[j] = out[j] / divisor }
                 }
-                Self.finish(mixed, base: b + start, count: count, lambda: scaleByLambda ? lambdaFloat : nil)
-                start += count
+                GeneralizedTaskArithmetic.finish(out, base: b, count: n, lambda: lambda)
             }
         }
     }
 }
 
 extension GeneralizedTaskArithmetic {
-    /// Turns input `index` into its task vector (in place: model − base) and sparsifies it.
-    func taskVector(_ input: MergeInput, index: Int, base: UnsafeMutableBufferPointer<Float>) throws(MergeError)
-        -> SparsifiedDelta {
-        let delta = input.tensors[index]
-        guard let sparsification else {
-            TaskVectors.subtract(base, from: delta)
-            return SparsifiedDelta(bounds: .all, scale: 1)
-        }
-        let parameters = input.modelParameters[index]
-        let options = SparsifyOptions(
-            density: parameters.number("density"), gamma: parameters.number("gamma"),
-            epsilon: parameters.number("epsilon"), rescale: input.parameters.bool("rescale"))
-        // The magnitude methods rank |delta|: histogram its top digits while subtracting.
-        var topDigits: [Int]? = nil
-        if (sparsification == .magnitude || sparsification == .magnitudeOutliers) && options.density < 1 {
-            topDigits = MagnitudeSelection.subtract(UnsafeBufferPointer(base), from: delta)
-        } else {
-            TaskVectors.subtract(base, from: delta)
-        }
-        do {
-            return try Sparsify.apply(sparsification, to: delta, rowLength: input.rowLength, options: options,
-                                      stream: RandomStream(seed: input.seed, stream: index), topDigits: topDigits)
-        } catch {
-            throw .invalidInputs(method: name, tensor: input.name, reason: "input \(index): \(error)")
-        }
-    }
-
     /// `mixed *= lambda` (when given), then `mixed = base + mixed`, as separate float32 steps.
     @inline(__always)
     static func finish(_ mixed: UnsafeMutablePointer<Float>, base: UnsafeMutablePointer<Float>, count: Int,
@@ -254,39 +232,14 @@ extension GeneralizedTaskArithmetic {
         name: "della_linear", consensus: nil, sparsification: .dellaMagprune, defaultNormalize: false,
         defaultRescale: true)
 
-    /// The family in mergekit's registration order.
-    public static let all: [GeneralizedTaskArithmetic] = [
-        taskArithmetic, ties, dareTies, dareLinear, breadcrumbs, breadcrumbsTies, della, dellaLinear,
-    ]
 }
 
-/// Input checks and the task-vector subtraction shared by the task-vector methods.
+/// The input check shared by the task-vector methods.
 enum TaskVectors {
-    /// Checks the input's shape and returns the base index and the other inputs' indices.
-    static func validate(_ input: MergeInput, output: UnsafeMutableBufferPointer<Float>,
-                         method: String) throws(MergeError) -> (base: Int, others: [Int]) {
-        guard let baseIndex = input.baseIndex, input.tensors.indices.contains(baseIndex) else {
-            throw .invalidInputs(method: method, tensor: input.name, reason: "requires a base model")
-        }
-        guard input.modelParameters.count == input.tensors.count else {
-            throw .invalidInputs(method: method, tensor: input.name,
-                                 reason: "\(input.tensors.count) inputs but \(input.modelParameters.count) parameter sets")
-        }
-        let n = input.tensors[baseIndex].count
-        for (index, tensor) in input.tensors.enumerated() where tensor.count != n {
-            throw .invalidInputs(method: method, tensor: input.name,
-                                 reason: "input \(index) has \(tensor.count) elements, the base \(n)")
-        }
-        guard output.count == n else {
-            throw .invalidInputs(method: method, tensor: input.name,
-                                 reason: "output has \(output.count) elements, the inputs \(n)")
-        }
-        return (baseIndex, input.tensors.indices.filter { $0 != baseIndex })
-    }
-
-    /// `x ← x − base`, elementwise in float32.
-    static func subtract(_ base: UnsafeMutableBufferPointer<Float>, from x: UnsafeMutableBufferPointer<Float>) {
-        guard let b = base.baseAddress, let d = x.baseAddress else { return }
-        for j in 0 ..< x.count { d[j] = d[j] - b[j] }
+    /// Checks the unit's inputs and returns the base index and the other inputs' indices.
+    static func validate(_ unit: MergeUnit, method: String) throws(MergeError) -> (base: Int, others: [Int]) {
+        try unit.checkInputs(method)
+        let baseIndex = try unit.requireBase(method)
+        return (baseIndex, unit.nonBaseIndices)
     }
 }

@@ -4,7 +4,8 @@ import Foundation
 ///
 /// mergekit computes these reductions with torch in float32 (pairwise, blocked summation). Here the
 /// float32 products are summed in `Double`, with four independent accumulators, which is at least as
-/// accurate; callers round the result to `Float` where mergekit keeps a float32 scalar.
+/// accurate; callers round the result to `Float` where mergekit keeps a float32 scalar. Over a whole
+/// tensor the sums are taken per row piece and the pieces' sums added in piece order (`PieceDriver`).
 enum VectorMath {
     /// `Σ x[i]²`, accumulated in `Double`.
     static func sumOfSquares(_ x: UnsafeBufferPointer<Float>) -> Double {
@@ -71,48 +72,48 @@ enum VectorMath {
 }
 
 extension VectorMath {
-    /// Elements per block of the parallel reductions: tensors up to this size are summed exactly as the
-    /// one-thread functions do; larger ones block by block (fixed blocks, added in order), so the result
-    /// never depends on the thread count.
-    static let reductionBlock = 1 << 20
+    /// `Σ x²`, `Σ y²` and `Σ x·y` of two vectors, summed in `Double` (products of the float32 values
+    /// taken in `Double`): the statistics of SLERP and NuSLERP, gathered in one pass.
+    struct PairSums: Sendable {
+        var xx = 0.0, yy = 0.0, xy = 0.0
 
-    /// `partial` over fixed blocks of `0 ..< count`, on up to `threads` threads, added in block order.
-    static func blockedSum(count: Int, threads: Int, _ partial: (Range<Int>) -> Double) -> Double {
-        let block = reductionBlock
-        let blocks = (count + block - 1) / block
-        if blocks <= 1 { return partial(0 ..< count) }
-        let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: blocks)
-        defer { sums.deallocate() }
-        parallelChunks(count: blocks, chunk: 1, threads: threads) { range in
-            for b in range { sums[b] = partial(b * block ..< min(count, (b + 1) * block)) }
+        init() {}
+
+        init(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) {
+            var xx0 = 0.0, xx1 = 0.0, yy0 = 0.0, yy1 = 0.0, xy0 = 0.0, xy1 = 0.0
+            let n = x.count, n2 = n & ~1
+            var i = 0
+            while i < n2 {
+                let a0 = Double(x[i]), b0 = Double(y[i]), a1 = Double(x[i &+ 1]), b1 = Double(y[i &+ 1])
+                xx0 += a0 * a0; yy0 += b0 * b0; xy0 += a0 * b0
+                xx1 += a1 * a1; yy1 += b1 * b1; xy1 += a1 * b1
+                i &+= 2
+            }
+            if i < n { let a = Double(x[i]), b = Double(y[i]); xx0 += a * a; yy0 += b * b; xy0 += a * b }
+            xx = xx0 + xx1
+            yy = yy0 + yy1
+            xy = xy0 + xy1
         }
-        return sums.reduce(0, +)
-    }
 
-    /// `norm(_:)` on `threads` threads.
-    static func norm(_ x: UnsafeBufferPointer<Float>, threads: Int) -> Float {
-        Float(blockedSum(count: x.count, threads: threads) { sumOfSquares(UnsafeBufferPointer(rebasing: x[$0])) }.squareRoot())
-    }
-
-    /// `normalizedDot(_:_:_:_:)` on `threads` threads.
-    static func normalizedDot(_ x: UnsafeBufferPointer<Float>, _ nx: Float, _ y: UnsafeBufferPointer<Float>, _ ny: Float,
-                              threads: Int) -> Double {
-        blockedSum(count: x.count, threads: threads) {
-            normalizedDot(UnsafeBufferPointer(rebasing: x[$0]), nx, UnsafeBufferPointer(rebasing: y[$0]), ny)
+        mutating func add(_ other: PairSums) {
+            xx += other.xx
+            yy += other.yy
+            xy += other.xy
         }
-    }
 
-    /// `combine(_:_:_:_:into:)` on `threads` threads.
-    static func combine(_ a: Float, _ x: UnsafeBufferPointer<Float>, _ b: Float, _ y: UnsafeBufferPointer<Float>,
-                        into out: UnsafeMutableBufferPointer<Float>, threads: Int) {
-        parallelChunks(count: out.count, chunk: reductionBlock, threads: threads) { range in
-            combine(a, UnsafeBufferPointer(rebasing: x[range]), b, UnsafeBufferPointer(rebasing: y[range]),
-                    into: UnsafeMutableBufferPointer(rebasing: out[range]))
+        /// The dot product of `x / nx` and `y / ny`, rounded to float32.
+        func normalizedDot(_ nx: Float, _ ny: Float) -> Float {
+            Float(xy / (Double(nx) * Double(ny)))
         }
     }
 }
 
 extension UnsafeMutableBufferPointer where Element == Float {
+    /// `self[i] = self[i] − base[i]` (float32), elementwise: a task vector in place.
+    func subtract(_ base: UnsafeMutableBufferPointer<Float>) {
+        for i in indices { self[i] = self[i] - base[i] }
+    }
+
     /// The same memory, read-only.
     var readOnly: UnsafeBufferPointer<Float> { UnsafeBufferPointer(self) }
 }

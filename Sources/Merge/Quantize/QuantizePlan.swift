@@ -63,7 +63,7 @@ extension MergePlan {
                                   operation: .copy(TensorSource(input: 0, tensor: tensor)),
                                   importance: try importanceWeights(importance, recipe: recipe, index: index)))
         }
-        var plan = MergePlan(method: nil, inputs: [input], jobs: jobs,
+        var plan = MergePlan(methodName: nil, inputs: [input], jobs: jobs,
                              metadata: QuantizedMetadata.apply(to: model.metadata, fileType: fileType, importance: importance))
         plan.promotions = promotions
         plan.fallbacks = recipe.fallbacks

@@ -2,6 +2,14 @@ import GGUF
 import Quant
 
 extension MergeEngine {
+    /// Rows `rows` of `source` as stored (its input's LoRA delta applied).
+    func decodeStored(_ source: TensorSource, rows: Range<Int>, plan: MergePlan,
+                      into buffer: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
+        let input = plan.inputs[source.input]
+        try decode(PreparedSource(input: input, tensor: source.tensor, delta: try input.adapter?.delta(for: source.tensor.name)),
+                   rows: rows, into: buffer)
+    }
+
     /// Output rows `rows` of a vocabulary tensor laid out by `map` (the plan's `VocabularyRows` for
     /// this source): own rows decoded in runs, defaults summed in float32 in mergekit's order and
     /// divided by their count, padding rows the mean of the tensor's token rows.

@@ -90,7 +90,7 @@ enum MergeCommand: Command {
 
     /// The `--dry-run` listing: per tensor, the operation, resolved parameters and types.
     static func describe(_ plan: MergePlan) -> String {
-        var text = "method: \(plan.method?.name ?? "none")\ninputs:\n"
+        var text = "method: \(plan.methodName ?? "none")\ninputs:\n"
         for (index, input) in plan.inputs.enumerated() {
             text += "  [\(index)] \(input.label)\(input.adapter.map { " (LoRA \($0.path), scale \($0.scale))" } ?? "")\n"
         }
@@ -101,7 +101,7 @@ enum MergeCommand: Command {
             switch job.operation {
             case let .copy(source):
                 text += "  \(job.name) \(shape): copy [\(source.input)] \(source.tensor.name)  \(from) → \(job.outputType.name)\n"
-            case let .merge(sources, baseIndex, parameters, modelParameters):
+            case let .merge(sources, baseIndex, parameters, modelParameters, _):
                 let global = parameters.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
                 // The base's per-model values are only defaults the method never reads: not shown.
                 let perModel = zip(sources, modelParameters).enumerated().map { index, pair in

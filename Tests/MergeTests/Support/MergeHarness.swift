@@ -1,7 +1,7 @@
 import Merge
 
-/// Test support: runs a merge method on the fixture models (base, a, b, c) the way the engine will,
-/// one whole tensor at a time, with parameters built by hand from a fixture config.
+/// Test support, the one harness: runs a merge method on arrays or on the fixture models (base, a, b,
+/// c) through the piece pipeline, with parameters built by hand, and measures errors.
 enum MergeHarness {
     typealias Tensors = [String: (shape: [Int], values: [Float])]
 
@@ -21,19 +21,47 @@ enum MergeHarness {
     /// the base, which mergekit appends) with per-input parameters `perModel` (parallel to `inputs`).
     static func merge(_ method: any MergeMethod, tensor: String, inputs: [String], base: String?,
                       perModel: [Parameters], global: Parameters, seed: UInt64 = 0) throws -> [Float] {
-        let shape = models[inputs[0]]![tensor]!.shape
-        let buffers = inputs.map { name -> UnsafeMutableBufferPointer<Float> in
-            let values = models[name]![tensor]!.values
-            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: values.count)
-            _ = buffer.initialize(from: values)
+        try run(method, name: tensor, shape: models[inputs[0]]![tensor]!.shape, inputs.map { models[$0]![tensor]!.values },
+                modelParameters: perModel, parameters: global.values, baseIndex: base.flatMap { inputs.firstIndex(of: $0) },
+                seed: seed)
+    }
+
+    /// Runs `method` on `tensors` (per-input `weights`, or `modelParameters`), cut into pieces of
+    /// `rowsPerPiece` rows.
+    static func run(_ method: any MergeMethod, name: String = "test", shape: [Int], _ tensors: [[Float]],
+                    weights: [Double?]? = nil, modelParameters: [Parameters]? = nil,
+                    parameters: [String: ParameterValue] = [:], baseIndex: Int? = nil, seed: UInt64 = 0,
+                    rowsPerPiece: Int = 1) throws(MergeError) -> [Float] {
+        let perModel = modelParameters ?? tensors.indices.map { index in
+            guard let weight = weights?[index] else { return Parameters() }
+            return Parameters(["weight": .number(weight)])
+        }
+        let buffers = tensors.map { tensor in
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: tensor.count)
+            _ = buffer.initialize(from: tensor)
             return buffer
         }
-        defer { for buffer in buffers { buffer.deallocate() } }
-        var output = [Float](repeating: .nan, count: buffers[0].count)
-        let input = MergeInput(name: tensor, shape: shape, tensors: buffers, modelParameters: perModel,
-                               parameters: global, baseIndex: base.flatMap { inputs.firstIndex(of: $0) }, seed: seed)
-        try output.withUnsafeMutableBufferPointer { out in try method.merge(input, into: out) }
+        defer { buffers.forEach { $0.deallocate() } }
+        var output = [Float](repeating: .nan, count: tensors.first?.count ?? 0)
+        let input = MergeInput(name: name, shape: shape, tensors: buffers, modelParameters: perModel,
+                               parameters: Parameters(parameters), baseIndex: baseIndex, seed: seed)
+        var failure: MergeError?
+        output.withUnsafeMutableBufferPointer { out in
+            do throws(MergeError) { try method.merge(input, into: out, rowsPerPiece: rowsPerPiece) } catch { failure = error }
+        }
+        if let failure { throw failure }
         return output
+    }
+
+    /// The error thrown by `body`, if any.
+    static func error(_ body: () throws -> [Float]) -> MergeError? {
+        do { _ = try body(); return nil } catch { return error as? MergeError }
+    }
+
+    /// True when `error` is `invalidInputs` whose reason contains `text`.
+    static func isInvalid(_ error: MergeError?, _ text: String) -> Bool {
+        if case let .invalidInputs(_, _, reason)? = error { return reason.contains(text) }
+        return false
     }
 
     /// Global parameters: the method's defaults overridden by `values`.
@@ -54,8 +82,8 @@ enum MergeHarness {
         return parameters
     }
 
-    /// ‖x − y‖₂ / ‖y‖₂ in double.
-    static func relativeL2(_ x: [Float], _ y: [Float]) -> Double {
+    /// ‖x − y‖₂ / ‖y‖₂ in double (‖x − y‖₂ when y is zero).
+    static func relativeError(_ x: [Float], _ y: [Float]) -> Double {
         var difference = 0.0, norm = 0.0
         for (a, b) in zip(x, y) {
             difference += Double(a - b) * Double(a - b)

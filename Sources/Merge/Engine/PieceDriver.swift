@@ -1,0 +1,107 @@
+/// Drives one unit's merge over row pieces: the statistics passes the merge asks for, then the row
+/// pass. The one loop every merge runs through, whether the rows come from GGUF files (the engine)
+/// or from memory (`MergeMethod.merge(_:into:)`).
+///
+/// Pieces have `rowsPerPiece` rows (the last one fewer) and are processed `piecesPerBatch` at a time
+/// in parallel (statistics: at most four per thread, so few partial results are held at once), each
+/// worker in its own scratch: memory is `threads × (inputs + 2)` pieces of floats, whatever the
+/// tensor's size. Statistics are folded in piece order, so results do not depend on the thread count
+/// or the batch size.
+struct PieceDriver {
+    var rowsPerPiece: Int
+    var piecesPerBatch: Int
+    var threads: Int
+
+    /// Where a piece's rows go once merged: `rows` are its rows in the unit, `batchRows` the same
+    /// counted from the start of the current batch; `merged` holds them, `spare` is scratch of the
+    /// same size.
+    typealias Store = (_ rows: Range<Int>, _ batchRows: Range<Int>, _ merged: UnsafeMutableBufferPointer<Float>,
+                       _ spare: UnsafeMutableBufferPointer<Float>) throws(MergeError) -> Void
+
+    /// Runs `merge` on `unit`: `load` fills a piece's input buffers with rows (of the unit) of every
+    /// input, `store` takes each merged piece (both on worker threads, for disjoint rows), and
+    /// `batchDone` is called in order after each batch of rows of every pass (`rowPass` for the last).
+    /// `firstRow` is the unit's first row in its tensor (random draws are keyed by the element's index
+    /// in the tensor).
+    func run<M: UnitMerge>(_ merge: inout M, unit: MergeUnit, firstRow: Int = 0,
+                           load: (_ rows: Range<Int>, _ inputs: [UnsafeMutableBufferPointer<Float>]) throws(MergeError) -> Void,
+                           store: Store,
+                           batchDone: (_ rows: Range<Int>, _ rowPass: Bool) throws(MergeError) -> Void) throws(MergeError) {
+        let rows = unit.rowCount, rowLength = unit.rowLength
+        let pieceRows = max(rowsPerPiece, 1)
+        let batchRows = pieceRows * max(piecesPerBatch, 1)
+        let statisticsBatchRows = pieceRows * max(min(piecesPerBatch, 4 * max(threads, 1)), 1)
+        let pieceFloats = min(pieceRows, rows) * rowLength
+        let workers = max(threads, 1)
+        let slots = unit.inputCount + 2
+        let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: workers * slots * pieceFloats)
+        defer { scratch.deallocate() }
+        /// Worker `worker`'s buffers for `rows`: the inputs, the output and a spare.
+        func buffers(_ worker: Int, _ rows: Range<Int>) -> [UnsafeMutableBufferPointer<Float>] {
+            let count = rows.count * rowLength
+            return (0 ..< slots).map { slot in
+                let start = (worker * slots + slot) * pieceFloats
+                return UnsafeMutableBufferPointer(rebasing: scratch[start ..< start + count])
+            }
+        }
+        func piece(_ inputs: [UnsafeMutableBufferPointer<Float>], _ rows: Range<Int>) -> RowPiece {
+            RowPiece(inputs: inputs, rows: rows, rowLength: rowLength, firstElement: (firstRow + rows.lowerBound) * rowLength)
+        }
+
+        let partials = UnsafeMutableBufferPointer<M.Partial?>.allocate(capacity: max(piecesPerBatch, 1))
+        partials.initialize(repeating: nil)
+        defer {
+            _ = partials.deinitialize()
+            partials.deallocate()
+        }
+        while merge.needsPass {
+            for start in stride(from: 0, to: rows, by: statisticsBatchRows) {
+                let batch = start ..< min(rows, start + statisticsBatchRows)
+                let current = merge
+                try parallelChunks(count: batch.count, chunk: pieceRows, threads: workers) { (worker, local) throws(MergeError) in
+                    let rows = (batch.lowerBound + local.lowerBound) ..< (batch.lowerBound + local.upperBound)
+                    let slots = buffers(worker, rows)
+                    let inputs = Array(slots.prefix(unit.inputCount))
+                    try load(rows, inputs)
+                    partials[local.lowerBound / pieceRows] = current.statistics(piece(inputs, rows))
+                }
+                for index in 0 ..< (batch.count + pieceRows - 1) / pieceRows {
+                    guard let partial = partials[index] else { continue }
+                    merge.accumulate(partial)
+                    partials[index] = nil
+                }
+                try batchDone(batch, false)
+            }
+            try merge.finishPass()
+        }
+        let fixed = merge
+        for start in stride(from: 0, to: rows, by: batchRows) {
+            let batch = start ..< min(rows, start + batchRows)
+            try parallelChunks(count: batch.count, chunk: pieceRows, threads: workers) { (worker, local) throws(MergeError) in
+                let rows = (batch.lowerBound + local.lowerBound) ..< (batch.lowerBound + local.upperBound)
+                let slots = buffers(worker, rows)
+                let inputs = Array(slots.prefix(unit.inputCount))
+                try load(rows, inputs)
+                fixed.merge(piece(inputs, rows), into: slots[unit.inputCount])
+                try store(rows, local, slots[unit.inputCount], slots[unit.inputCount + 1])
+            }
+            try batchDone(batch, true)
+        }
+    }
+}
+
+/// The units a tensor is merged as: the whole tensor (viewed as rows of `shape[0]`), or, for a 3-D
+/// expert tensor (`ffn_gate_exps`, `ffn_up_exps`, `ffn_down_exps`: ggml shape
+/// `[columns, rows, experts]`), each expert's 2-D slice, so that whole-tensor statistics (SLERP's
+/// angle, TIES's top-k, …) are taken per expert.
+enum TensorUnits {
+    /// `(shape, firstRow)` of each unit: its 2-D (or 1-D) shape and its first row in the tensor.
+    static func of(name: String, shape: [Int]) -> [(shape: [Int], firstRow: Int)] {
+        if shape.count == 3, name.contains("_exps") {
+            return (0 ..< shape[2]).map { expert in ([shape[0], shape[1]], expert * shape[1]) }
+        }
+        if shape.count <= 2 { return [(shape, 0)] }
+        let rowLength = shape[0]
+        return [([rowLength, shape.dropFirst().reduce(1, *)], 0)]
+    }
+}
