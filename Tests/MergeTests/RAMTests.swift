@@ -14,8 +14,12 @@ import Testing
         (RAM.ramplusTL, ["r": .number(0.5), "alpha": .number(0.9), "epsilon": .number(0.01)], V.ramPlusTuned),
     ])
     func matchesMergekit(_ method: RAM, _ parameters: [String: ParameterValue], _ expected: [Float]) throws {
-        let merged = try Harness.run(method, shape: [6, 4], Self.inputs, parameters: parameters, baseIndex: 0)
-        #expect(Harness.relativeError(merged, expected) <= 1e-6)
+        // In one piece, and cut into 1-row pieces: ramplus_tl's counts add up across pieces.
+        for rows in [4, 1] {
+            let merged = try MergeHarness.run(method, shape: [6, 4], Self.inputs, parameters: parameters, baseIndex: 0,
+                                              rowsPerPiece: rows)
+            #expect(MergeHarness.relativeError(merged, expected) <= 1e-6)
+        }
     }
 
     /// The cases differ where they should: ramplus_tl scales unique changes, epsilon drops small ones.
@@ -31,15 +35,17 @@ import Testing
         let a: [Float] = [1, 1, 0], b: [Float] = [0, 1, 0]
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
-                #expect(RAM.scales([a, b], epsilon: 1e-5, r: 0.1, alpha: 0.2) == [1 + 0.1 * 0.2, 1 + 0.1 * 0.2])
-                #expect(RAM.scales([a, b], epsilon: 1e-5, r: 0.5, alpha: 2) == [1.5, 2])
+                let (shared, unique) = RAM.counts([a, b], epsilon: 1e-5)
+                #expect(shared == [1, 1] && unique == [1, 0])
+                #expect(RAM.scales(shared: shared, unique: unique, epsilon: 1e-5, r: 0.1, alpha: 0.2) == [1 + 0.1 * 0.2, 1 + 0.1 * 0.2])
+                #expect(RAM.scales(shared: shared, unique: unique, epsilon: 1e-5, r: 0.5, alpha: 2) == [1.5, 2])
             }
         }
     }
 
     @Test func requiresBase() {
-        let noBase = Harness.error { try Harness.run(RAM.ram, shape: [1], [[1], [2]]) }
-        #expect(Harness.isInvalid(noBase, "base"))
+        let noBase = MergeHarness.error { try MergeHarness.run(RAM.ram, shape: [1], [[1], [2]]) }
+        #expect(MergeHarness.isInvalid(noBase, "base"))
         #expect(MergeMethods.named("ram") != nil && MergeMethods.named("ramplus_tl") != nil)
     }
 }

@@ -1,15 +1,21 @@
 extension MergePlan {
+    /// The method the plan's merge jobs run (nil for plans of copies only).
+    var mergeMethod: (any MergeMethod)? {
+        for job in jobs { if case let .merge(_, _, _, _, method) = job.operation { return method } }
+        return nil
+    }
+
     /// Whether the method merges task vectors (model − base), so inherits their rounding noise:
     /// task_arithmetic, ties, dare_*, breadcrumbs*, della*, sce.
-    public var mergesTaskVectors: Bool { method is GeneralizedTaskArithmetic || method is SCE }
+    public var mergesTaskVectors: Bool { mergeMethod is GeneralizedTaskArithmetic || mergeMethod is SCE }
 
     /// What `merge` warns about before merging (it does not refuse): the sampled ``ModelCheck`` of the
     /// plan's inputs (those without an adapter applied on the fly) against its base, or the first
     /// input. Passthrough stacks layers rather than combining weights, so it is not checked.
     public func inputWarnings(threads: Int) throws(MergeError) -> [String] {
-        guard let method, !(method is Passthrough) else { return [] }
+        guard let method = mergeMethod, !(method is Passthrough) else { return [] }
         let baseInput = jobs.lazy.compactMap { job -> Int? in
-            if case let .merge(sources, baseIndex?, _, _) = job.operation { return sources[baseIndex].input }
+            if case let .merge(sources, baseIndex?, _, _, _) = job.operation { return sources[baseIndex].input }
             return nil
         }.first
         let checked = inputs.indices.filter { inputs[$0].adapter == nil }

@@ -36,7 +36,7 @@ public enum ModelCheck {
 
         var results = [Result<TensorComparison, MergeError>?](repeating: nil, count: compared.count)
         results.withUnsafeMutableBufferPointer { out in
-            parallelChunks(count: compared.count, chunk: 1, threads: threads) { range in
+            parallelChunks(count: compared.count, chunk: 1, threads: threads) { _, range in
                 for k in range {
                     out[k] = Result { () throws(MergeError) in
                         try compare(compared[k].tensors, of: models, baseIndex: baseIndex, budget: budget)

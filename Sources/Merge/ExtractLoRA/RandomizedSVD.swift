@@ -50,7 +50,7 @@ public struct RandomizedSVD: Sendable {
     static func multiply(_ m: UnsafeBufferPointer<Float>, rows: Int, columns: Int, by x: [[Float]], threads: Int) -> [[Float]] {
         var out = [Float](repeating: 0, count: x.count * rows)
         out.withUnsafeMutableBufferPointer { out in
-            parallelChunks(count: rows, chunk: 64, threads: threads) { range in
+            parallelChunks(count: rows, chunk: 64, threads: threads) { _, range in
                 for i in range {
                     let row = UnsafeBufferPointer(rebasing: m[i &* columns ..< (i &+ 1) &* columns])
                     for (c, vector) in x.enumerated() {
@@ -70,7 +70,7 @@ public struct RandomizedSVD: Sendable {
     static func transposedMultiply(_ m: UnsafeBufferPointer<Float>, rows: Int, columns: Int, by y: [[Float]], threads: Int) -> [[Float]] {
         var out = [Float](repeating: 0, count: y.count * columns)
         out.withUnsafeMutableBufferPointer { out in
-            parallelChunks(count: y.count, chunk: 1, threads: threads) { range in
+            parallelChunks(count: y.count, chunk: 1, threads: threads) { _, range in
                 for c in range {
                     let target = out.baseAddress! + c &* columns
                     y[c].withUnsafeBufferPointer { weights in

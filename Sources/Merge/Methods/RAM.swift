@@ -5,7 +5,7 @@
 /// `ramplus_tl` (tensor-local) also scales each model's unique changes by
 /// `λᵢ = 1 + r · clamp(sharedᵢ / max(uniqueᵢ, epsilon), 0, alpha)`, where `sharedᵢ` and `uniqueᵢ` count
 /// the model's kept elements that other models change too, and that only it changes, over the whole
-/// tensor: that count is the method's one whole-tensor statistic (`scales(_:epsilon:r:alpha:)`).
+/// tensor: those counts are the method's one statistics pass (`counts`, then `scales`).
 ///
 /// Parameters (global): `epsilon` (default 1e-5); `ramplus_tl` also `r` (0.1) and `alpha` (0.2).
 /// Inputs: the base (required) and any number of models; with none, the base.
@@ -26,33 +26,89 @@ public struct RAM: MergeMethod {
     public var parameters: [ParameterSpec] { scalesUniqueChanges ? [Self.r, Self.alpha, Self.epsilon] : [Self.epsilon] }
     public var basePolicy: BaseModelPolicy { .required }
 
-    /// `ram` is element-wise; `ramplus_tl`'s scales count over the whole tensor.
-    public var isRowLocal: Bool { !scalesUniqueChanges }
-
     /// Equal inputs give zero task vectors: the base.
     public func keepsAgreeingInputs(parameters: Parameters, modelParameters: [Parameters]) -> Bool { true }
 
-    public func merge(_ input: MergeInput, into output: UnsafeMutableBufferPointer<Float>) throws(MergeError) {
-        try input.checkSizes(name, output: output)
-        guard let baseIndex = input.baseIndex else { throw input.invalid(name, "requires a base model") }
-        let epsilon = Float(try input.number(name, Self.epsilon))
-        let base = input.tensors[baseIndex].readOnly
-        // The task vectors replace the models in the scratch inputs.
-        let vectors = input.nonBaseIndices.map { input.tensors[$0] }
-        for vector in vectors {
-            for e in vector.indices { vector[e] = vector[e] - base[e] }
+    public func prepare(_ unit: MergeUnit) throws(MergeError) -> any UnitMerge {
+        try unit.checkInputs(name)
+        let base = try unit.requireBase(name)
+        let epsilon = Float(try unit.number(name, Self.epsilon))
+        let models = unit.nonBaseIndices
+        guard scalesUniqueChanges else {
+            return Merge(base: base, models: models, epsilon: epsilon, scales: [Float](repeating: 1, count: models.count))
         }
-        let taskVectors = vectors.map(\.readOnly)
-        let scales: [Float] = scalesUniqueChanges
-            ? Self.scales(taskVectors, epsilon: epsilon, r: Float(try input.number(name, Self.r)),
-                          alpha: Float(try input.number(name, Self.alpha)))
-            : [Float](repeating: 1, count: vectors.count)
-        Self.combine(taskVectors, base: base, epsilon: epsilon, scales: scales, into: output)
+        return ScaledMerge(merge: Merge(base: base, models: models, epsilon: epsilon, scales: []),
+                           r: Float(try unit.number(name, Self.r)), alpha: Float(try unit.number(name, Self.alpha)))
     }
 
-    /// The statistics pass of `ramplus_tl`: each model's scale `λᵢ` for its unique changes, from the
-    /// counts of its kept elements that are shared or unique over the whole tensor.
-    static func scales(_ taskVectors: [UnsafeBufferPointer<Float>], epsilon: Float, r: Float, alpha: Float) -> [Float] {
+    /// The row pass (all `ram` needs): task vectors from the piece, then `combine`.
+    struct Merge: RowLocalMerge {
+        var base: Int
+        var models: [Int]
+        var epsilon: Float
+        /// Each model's `λᵢ` for its unique changes (1 for `ram`).
+        var scales: [Float]
+
+        /// The piece's task vectors, in the models' scratch inputs.
+        func taskVectors(_ piece: RowPiece) -> [UnsafeBufferPointer<Float>] {
+            let base = piece.inputs[self.base]
+            return models.map { index in
+                let vector = piece.inputs[index]
+                for e in vector.indices { vector[e] = vector[e] - base[e] }
+                return UnsafeBufferPointer(vector)
+            }
+        }
+
+        func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
+            let vectors = taskVectors(piece)
+            RAM.combine(vectors, base: UnsafeBufferPointer(piece.inputs[base]), epsilon: epsilon, scales: scales, into: output)
+        }
+    }
+
+    /// `ramplus_tl`: one statistics pass counting each model's shared and unique kept elements over
+    /// the whole unit (integer counts: exact in any order), then `Merge` with the scales.
+    struct ScaledMerge: UnitMerge {
+        var merge: Merge
+        var r: Float
+        var alpha: Float
+        var shared: [Int] = []
+        var unique: [Int] = []
+        var done = false
+
+        init(merge: Merge, r: Float, alpha: Float) {
+            self.merge = merge
+            self.r = r
+            self.alpha = alpha
+            shared = [Int](repeating: 0, count: merge.models.count)
+            unique = shared
+        }
+
+        var needsPass: Bool { !done }
+
+        func statistics(_ piece: RowPiece) -> (shared: [Int], unique: [Int]) {
+            RAM.counts(merge.taskVectors(piece), epsilon: merge.epsilon)
+        }
+
+        mutating func accumulate(_ partial: (shared: [Int], unique: [Int])) {
+            for i in shared.indices {
+                shared[i] &+= partial.shared[i]
+                unique[i] &+= partial.unique[i]
+            }
+        }
+
+        mutating func finishPass() throws(MergeError) {
+            merge.scales = RAM.scales(shared: shared, unique: unique, epsilon: merge.epsilon, r: r, alpha: alpha)
+            done = true
+        }
+
+        func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
+            merge.merge(piece, into: output)
+        }
+    }
+
+    /// The statistics of `ramplus_tl` over some elements: per model, its kept elements (`|τ| > epsilon`)
+    /// that other models change too (`shared`) and that only it changes (`unique`).
+    static func counts(_ taskVectors: [UnsafeBufferPointer<Float>], epsilon: Float) -> (shared: [Int], unique: [Int]) {
         var shared = [Int](repeating: 0, count: taskVectors.count)
         var unique = [Int](repeating: 0, count: taskVectors.count)
         let count = taskVectors.first?.count ?? 0
@@ -64,7 +120,13 @@ public struct RAM: MergeMethod {
                 if contributors == 1 { unique[i] &+= 1 } else { shared[i] &+= 1 }
             }
         }
-        return zip(shared, unique).map { shared, unique in
+        return (shared, unique)
+    }
+
+    /// Each model's scale `λᵢ = 1 + r · clamp(sharedᵢ / max(uniqueᵢ, epsilon), 0, alpha)` from its
+    /// counts over the whole tensor.
+    static func scales(shared: [Int], unique: [Int], epsilon: Float, r: Float, alpha: Float) -> [Float] {
+        zip(shared, unique).map { shared, unique in
             let rho = Float(shared) / max(Float(unique), epsilon)
             return 1 + r * min(max(rho, 0), alpha)
         }

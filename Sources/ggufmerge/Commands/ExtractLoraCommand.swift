@@ -42,12 +42,13 @@ enum ExtractLoraCommand: Command {
         }
         options.seed = UInt64(try arguments.integer("--seed", in: 0 ... Int.max, command: spec) ?? 0)
         options.threads = try arguments.integer("--threads", in: 1 ... 1024, command: spec) ?? ProcessInfo.processInfo.activeProcessorCount
-        let models = try arguments.positionals.map { path throws(MergeError) in
-            do { return try GGUFModel(path: path) } catch { throw MergeError.gguf(error, context: nil) }
+        var models: [GGUFModel] = []
+        for path in arguments.positionals {
+            do throws(GGUFError) { models.append(try GGUFModel(path: path)) } catch { throw MergeError.gguf(error, context: nil) }
         }
         do throws(GGUFError) {
             try OutputTarget(path: output, overwrite: arguments.flag("--force"))
-                .check(byteCounts: [0], protecting: models.flatMap { $0.files.map(\.path) })
+                .check(byteCounts: [0], protecting: models.flatMap { (model: GGUFModel) in model.files.map { $0.path } })
         } catch {
             throw MergeError.gguf(error, context: nil)
         }
