@@ -53,13 +53,14 @@ extension InputModel {
 extension MergePlan {
     /// The `<arch>.` hyperparameters llama.cpp reads that fix the shape of a layer or how it
     /// computes (`block_count` excepted: the output's is recomputed; `context_length` excepted: a
-    /// training length, not a shape). Layers stacked from models that differ in one of these make a
+    /// training length, not a shape; `vocab_size` excepted: vocabularies that differ are the tokenizer
+    /// settings' business, `VocabularyMerge`). Layers stacked from models that differ in one of these make a
     /// file llama.cpp loads wrongly or not at all.
     static let sharedHyperparameters = [
         "embedding_length", "feed_forward_length", "attention.head_count", "attention.head_count_kv",
         "attention.key_length", "attention.value_length", "rope.dimension_count", "rope.freq_base",
         "rope.scaling.type", "rope.scaling.factor", "attention.layer_norm_rms_epsilon",
-        "attention.layer_norm_epsilon", "vocab_size", "expert_count", "expert_used_count",
+        "attention.layer_norm_epsilon", "expert_count", "expert_used_count",
     ]
 
     /// Checks that every input agrees with the first on each of `sharedHyperparameters` (present in
