@@ -299,3 +299,17 @@ func malformedYAMLIsReportedWithItsPosition(_ text: String, _ expected: String) 
 @Test func unreadableFile() {
     #expect(throws: ConfigError.self) { try YAML.load(path: "/nonexistent/config.yml") }
 }
+
+/// Found by the config fuzzer (scripts/fuzz/findings): a block scalar header on the text's last line,
+/// with no newline after it, made the parser read that line again for ever.
+@Suite struct YAMLFuzzFindingTests {
+    @Test func blockScalarHeaderOnTheLastLineEnds() throws {
+        let finding = try String(contentsOfFile: #filePath.replacingOccurrences(of: "Tests/MergeTests/YAMLTests.swift",
+                                                                                with: "scripts/fuzz/findings/yaml-hang-folded-after-comment.yml"),
+                                 encoding: .utf8)
+        // It parses (an empty folded scalar: `#…` after the header is a comment), and returns.
+        let node = try YAML.parse(finding, file: "t.yml")
+        #expect(shape(node).hasPrefix("{slices: {"))
+        #expect(shape(try parse("a: >")) == "{a: >>}")
+    }
+}

@@ -276,8 +276,10 @@ struct YAMLParser {
             while let c = peek(), c != "\n" { advance(1) }
             if peek() == "\n" { advance(1) } else { break }
         }
-        // Lines read but not part of the scalar: rewind to the start of the current line.
-        index = lineStart
+        // Lines read but not part of the scalar: rewind to the start of the current line. At the end
+        // of the text (a last line without a newline) everything read was the scalar's: rewinding there
+        // would parse its header again, for ever.
+        if index < text.count { index = lineStart }
 
         // Trailing empty lines are chomped; an empty line is "" (more-indented blank lines keep spaces).
         var trailing = 0
