@@ -161,6 +161,9 @@ def check_imatrix_files():
         if path.name != "tiny-imatrix.gguf":
             try:
                 check_dequantize(path)
+            except NotImplementedError as error:
+                # Q1_0: gguf-py 0.19 has no dequantizer; LowBitReferenceTests checks it against the C code.
+                print(f"skipped (gguf-py: {error}): dequantization of {path.name}")
             except RuntimeError as error:
                 check(f"{path.name}: dequantize", False, str(error))
 
