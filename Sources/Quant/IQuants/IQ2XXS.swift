@@ -75,7 +75,7 @@ public enum IQ2_XXS: WeightedBlockQuantizer {
                 for i in 0..<32 { L[i] = 0 }
                 continue
             }
-            var scale = L.withMemoryRebound(to: UInt8.self, capacity: 32) { makeQPQuants(32, Int(kMaxQ) + 1, xval, $0, weight) }
+            var scale = L.withMemoryRebound(to: UInt8.self, capacity: 32) { makeQPQuants(32, Int(kMaxQ) + 1, xval, $0, weights: weight) }
             let effMax = scale * Float(kMaxQ)
             if effMax <= 0 {
                 scales[ib] = 0

@@ -156,7 +156,7 @@ internal func makeQPQuants(
     weights qw: UnsafePointer<Float>
 ) -> Float {
     var max: Float = 0
-    for i in 0..<n { max = Swift.max(max, x[i]) }
+    for i in 0..<n { max = max > x[i] ? max : x[i] }  // ggml's MAX(max, x[i]), NaN included
     if max < kGroupMaxEps {
         for i in 0..<n { levels[i] = 0 }
         return 0
