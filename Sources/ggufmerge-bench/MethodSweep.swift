@@ -26,7 +26,7 @@ func runMethodSweep(_ shape: Shape, tool: String, dir: String, threads: String) 
         ("della", ["--method", "della", "--param", "density=0.5", "--param", "weight=0.5", "--base", base, a, b]),
         ("nuslerp", ["--method", "nuslerp", "--param", "weight=0.5", "--base", base, a, b]),
     ]
-    print("method        Q4_K_M → Q4_K_M (base + two; slerp: base + one)")
+    print("method        Q4_K_M → Q4_K_M (base + two; slerp: base + one); the bench's own peak RSS, included in each: \(benchPeakRSS() >> 20) MiB")
     for (label, arguments) in tasks {
         let out = dir + "/merged.gguf"
         do {

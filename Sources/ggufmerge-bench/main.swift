@@ -71,31 +71,40 @@ struct Shape {
     }
 }
 
-/// Writes an F16 model with deterministic pseudo-random weights (about N(0, 0.02²); norms near 1).
+/// Writes an F16 model with deterministic pseudo-random weights (about N(0, 0.02²); norms near 1),
+/// one chunk of at most 1 M weights at a time, so the bench itself stays small (see `measure`).
 func makeModel(_ shape: Shape, path: String, seed: UInt64) throws {
     let tensors = shape.tensors.map { name, dims in
         TensorDescriptor(name: name, shape: dims, type: dims.count == 1 ? .f32 : .f16)
     }
     let writer = try GGUFWriter(path: path, metadata: shape.metadata(name: "synthetic-\(seed)"), tensors: tensors)
     var state = seed &* 0x9e37_79b9_7f4a_7c15 | 1
+    let chunk = 1 << 20
+    var floats = [Float](repeating: 0, count: chunk)
+    var halves = [UInt8](repeating: 0, count: chunk * 2)
     for tensor in tensors {
         let count = tensor.shape.reduce(1, *)
-        var floats = [Float](repeating: 0, count: count)
-        for i in 0 ..< count {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
-            // Sum of four uniforms: close enough to a normal for weights.
-            let u = Float(state & 0xffff) + Float((state >> 16) & 0xffff) + Float((state >> 32) & 0xffff) + Float(state >> 48)
-            let centered = (u / 65536 - 2) * 0.035
-            floats[i] = tensor.shape.count == 1 ? 1 + centered : centered
-        }
-        if tensor.type == .f32 {
-            try floats.withUnsafeBytes { try writer.append($0) }
-        } else {
-            var bytes = [UInt8](repeating: 0, count: count * 2)
-            try floats.withUnsafeBufferPointer { src in
-                try bytes.withUnsafeMutableBytes { dst in try Codecs.quantize(.f16, src, into: dst) }
+        var done = 0
+        while done < count {
+            let n = min(chunk, count - done)
+            for i in 0 ..< n {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                // Sum of four uniforms: close enough to a normal for weights.
+                let u = Float(state & 0xffff) + Float((state >> 16) & 0xffff) + Float((state >> 32) & 0xffff) + Float(state >> 48)
+                let centered = (u / 65536 - 2) * 0.035
+                floats[i] = tensor.shape.count == 1 ? 1 + centered : centered
             }
-            try bytes.withUnsafeBytes { try writer.append($0) }
+            if tensor.type == .f32 {
+                try floats.withUnsafeBytes { try writer.appendPart(UnsafeRawBufferPointer(rebasing: $0[..<(n * 4)])) }
+            } else {
+                try floats.withUnsafeBufferPointer { src in
+                    try halves.withUnsafeMutableBytes { dst in
+                        try Codecs.quantize(.f16, UnsafeBufferPointer(rebasing: src[..<n]), into: UnsafeMutableRawBufferPointer(rebasing: dst[..<(n * 2)]))
+                    }
+                }
+                try halves.withUnsafeBytes { try writer.appendPart(UnsafeRawBufferPointer(rebasing: $0[..<(n * 2)])) }
+            }
+            done += n
         }
     }
     try writer.finish()
@@ -107,6 +116,9 @@ struct Measurement {
 }
 
 /// Runs a command as a child process and measures its wall time and peak RSS (wait4's rusage).
+/// Linux folds the parent's resident high-water mark at spawn into the child's `ru_maxrss` (exec
+/// records the old address space's peak), so the bench never holds more than a few MiB of data
+/// itself; `benchPeakRSS()` prints that floor beside the results.
 func measure(_ arguments: [String]) throws -> Measurement {
     var pid: pid_t = 0
     let argv = arguments.map { strdup($0) } + [nil]
@@ -163,6 +175,19 @@ func ioFloor(inputs: [String], outputBytes: Int, dir: String) throws -> Double {
     return Date().timeIntervalSince(start)
 }
 
+#if os(Linux)
+private let RUSAGE_SELF_WHO = __rusage_who_t(RUSAGE_SELF.rawValue)
+#else
+private let RUSAGE_SELF_WHO = RUSAGE_SELF
+#endif
+
+/// This process's own peak RSS: a lower bound of every child's reported peak (see `measure`).
+func benchPeakRSS() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF_WHO, &usage)
+    return usage.ru_maxrss * 1024
+}
+
 func fileSize(_ path: String) -> Int {
     ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0
 }
@@ -200,7 +225,7 @@ func runBenchmark() throws {
     let t0 = Date()
     try makeModel(shape, path: f16a, seed: 1)
     try makeModel(shape, path: f16b, seed: 2)
-    print("made two F16 models (\(byteText(fileSize(f16a))) each) in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
+    print("made two F16 models (\(byteText(fileSize(f16a))) each) in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s; the bench's own peak RSS, included in each below: \(benchPeakRSS() >> 20) MiB")
 
     // Quantize F16 → Q4_K_M: ours, and llama-quantize when on PATH.
     let q4a = dir + "/a-Q4_K_M.gguf", q4b = dir + "/b-Q4_K_M.gguf", q8a = dir + "/a-Q8_0.gguf", q8b = dir + "/b-Q8_0.gguf"
