@@ -24,7 +24,9 @@ public protocol BlockQuantizer: BlockCodec {
 /// tensor). Types whose search uses the weights (K-quants, legacy, IQ types) conform; with
 /// `importance == nil` the result is what llama-quantize writes without an importance matrix.
 public protocol WeightedBlockQuantizer: BlockCodec {
-    /// Whether llama-quantize refuses this type without an importance matrix.
+    /// Whether ggml cannot quantize this type without an importance matrix (`ggml_quantize_requires_imatrix`:
+    /// IQ2_XXS, IQ2_XS, IQ1_S). Which *tensors* llama-quantize refuses to write without one is a
+    /// recipe rule (`QuantizationRecipe.requiresImportanceMatrix`): more types, never token_embd or output.
     static var requiresImportance: Bool { get }
 
     /// Encodes `rows` rows of `rowLength` floats at `src` (`rowLength` a multiple of the block size)

@@ -54,7 +54,7 @@ public enum Codecs {
     public static func canDequantize(_ type: GGMLType) -> Bool { decoder(for: type) != nil }
     /// Whether `type` can be written (with an importance matrix when `requiresImportance(type)`).
     public static func canQuantize(_ type: GGMLType) -> Bool { encoder(for: type) != nil || weightedEncoder(for: type) != nil }
-    /// Whether llama-quantize refuses to write `type` without an importance matrix.
+    /// Whether ggml cannot write `type` without an importance matrix (IQ2_XXS, IQ2_XS, IQ1_S).
     public static func requiresImportance(_ type: GGMLType) -> Bool { weightedEncoder(for: type)?.requiresImportance ?? false }
 
     /// Decodes `src` (whole blocks of `type`) into `dst`, whose count must be the element count.

@@ -33,12 +33,21 @@ func runCodecs(llamaSource: String?) throws {
     }
     print("type       encode: ours     ggml  ours/ggml   decode: ours     ggml  ours/ggml   bytes")
     let measured = (try? ggml.get())?.seconds ?? [:]
+    // The types llama-quantize writes only with an importance matrix (but for token_embd and output)
+    // get a uniform one, on both sides.
+    let uniform = [Float](repeating: 1, count: rowLength)
+    let weighted: Set<GGMLType> = [.iq1_S, .iq1_M, .iq2_XXS, .iq2_XS, .iq2_S, .iq3_XXS]
     for type in GGMLType.allCases where Codecs.canQuantize(type) && type != .f32 && rowLength % type.blockSize == 0 {
         var encoded = [UInt8](repeating: 0, count: type.byteCount(elements: count)!)
         var decoded = [Float](repeating: 0, count: count)
         let encode = try floats.withUnsafeBufferPointer { src in
             try encoded.withUnsafeMutableBytes { dst in
-                try bestSeconds(minimumSeconds) { try Codecs.quantize(type, src, into: dst) }
+                try uniform.withUnsafeBufferPointer { ones in
+                    let importance = weighted.contains(type) ? ones : nil
+                    return try bestSeconds(minimumSeconds) {
+                        try Codecs.quantize(type, src, into: dst, rowLength: rowLength, importance: importance)
+                    }
+                }
             }
         }
         let decode = try encoded.withUnsafeBytes { src in
@@ -195,7 +204,10 @@ typedef void (*dequantize_fn)(const void *, float *, int64_t);
                  void dequantize_row_##t(const void *, float *, int64_t);
 CODEC(q4_0) CODEC(q4_1) CODEC(q5_0) CODEC(q5_1) CODEC(q8_0)
 CODEC(q2_K) CODEC(q3_K) CODEC(q4_K) CODEC(q5_K) CODEC(q6_K)
-CODEC(iq4_nl) CODEC(iq4_xs) CODEC(tq1_0) CODEC(tq2_0)
+CODEC(iq4_nl) CODEC(iq4_xs) CODEC(tq1_0) CODEC(tq2_0) CODEC(mxfp4)
+CODEC(iq2_xxs) CODEC(iq2_xs) CODEC(iq2_s) CODEC(iq3_xxs) CODEC(iq3_s) CODEC(iq1_s) CODEC(iq1_m)
+void iq2xs_init_impl(enum ggml_type type);
+void iq3xs_init_impl(int grid_size);
 
 // ggml.c's ggml_fp32_to_fp16_row / ggml_fp16_to_fp32_row / ggml_fp32_to_bf16_row_ref /
 // ggml_bf16_to_fp32_row (ggml.c is not compiled here: same loops, same ggml-impl.h conversions).
@@ -230,7 +242,9 @@ static size_t quantize_q8_0_cpu(const float *x, void *y, int64_t nrow, int64_t n
 }
 #endif
 
-static const struct { const char *name; int block, bytes; quantize_fn quantize; dequantize_fn dequantize; } codecs[] = {
+// `weighted`: quantized with a uniform importance matrix (llama-quantize requires one for these types,
+// but for token_embd and output).
+static const struct { const char *name; int block, bytes; quantize_fn quantize; dequantize_fn dequantize; int weighted; } codecs[] = {
     {"F16", 1, 2, quantize_f16, dequantize_row_f16}, {"BF16", 1, 2, quantize_bf16, dequantize_row_bf16},
     {"Q4_0", 32, 18, quantize_q4_0, dequantize_row_q4_0}, {"Q4_1", 32, 20, quantize_q4_1, dequantize_row_q4_1},
     {"Q5_0", 32, 22, quantize_q5_0, dequantize_row_q5_0}, {"Q5_1", 32, 24, quantize_q5_1, dequantize_row_q5_1},
@@ -240,6 +254,11 @@ static const struct { const char *name; int block, bytes; quantize_fn quantize; 
     {"Q6_K", 256, 210, quantize_q6_K, dequantize_row_q6_K},
     {"IQ4_NL", 32, 18, quantize_iq4_nl, dequantize_row_iq4_nl}, {"IQ4_XS", 256, 136, quantize_iq4_xs, dequantize_row_iq4_xs},
     {"TQ1_0", 256, 54, quantize_tq1_0, dequantize_row_tq1_0}, {"TQ2_0", 256, 66, quantize_tq2_0, dequantize_row_tq2_0},
+    {"MXFP4", 32, 17, quantize_mxfp4, dequantize_row_mxfp4},
+    {"IQ2_XXS", 256, 66, quantize_iq2_xxs, dequantize_row_iq2_xxs, 1}, {"IQ2_XS", 256, 74, quantize_iq2_xs, dequantize_row_iq2_xs, 1},
+    {"IQ2_S", 256, 82, quantize_iq2_s, dequantize_row_iq2_s, 1}, {"IQ3_XXS", 256, 98, quantize_iq3_xxs, dequantize_row_iq3_xxs, 1},
+    {"IQ3_S", 256, 110, quantize_iq3_s, dequantize_row_iq3_s, 0}, {"IQ1_S", 256, 50, quantize_iq1_s, dequantize_row_iq1_s, 1},
+    {"IQ1_M", 256, 56, quantize_iq1_m, dequantize_row_iq1_m, 1},
 #ifdef GGML_CPU_Q8_0
     {"Q8_0-cpu", 32, 34, quantize_q8_0_cpu, NULL},
 #endif
@@ -264,6 +283,11 @@ int main(int argc, char **argv) {
     fclose(f);
     memset(y, 0, count * 4);
     memset(q, 0, count * 4);
+    float *ones = malloc(row * 4);
+    for (int64_t i = 0; i < row; i++) ones[i] = 1;
+    // What llama-quantize's ggml_quantize_init does for the lattice types (outside the timing).
+    iq2xs_init_impl(GGML_TYPE_IQ2_XXS); iq2xs_init_impl(GGML_TYPE_IQ2_XS); iq2xs_init_impl(GGML_TYPE_IQ2_S);
+    iq2xs_init_impl(GGML_TYPE_IQ1_S); iq2xs_init_impl(GGML_TYPE_IQ1_M); iq3xs_init_impl(256); iq3xs_init_impl(512);
     for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++) {
         double times[2] = {0, 0};
         for (int pass = 0; pass < 2; pass++) {
@@ -271,7 +295,7 @@ int main(int argc, char **argv) {
             double best = 1e30, total = 0;
             for (int rep = 0; rep < 2 || total < minSeconds; rep++) {
                 double start = now();
-                if (pass == 0) codecs[c].quantize(x, q, count / row, row, NULL);
+                if (pass == 0) codecs[c].quantize(x, q, count / row, row, codecs[c].weighted ? ones : NULL);
                 else codecs[c].dequantize(q, y, count);
                 double t = now() - start;
                 total += t;

@@ -21,11 +21,14 @@ public struct RowSample: Sendable, Equatable {
     }
 
     /// The sampled rows of `tensor` in `model`, decoded, and the estimated rounding noise energy of
-    /// those rows (``RoundingNoise``).
+    /// those rows (``RoundingNoise``). The tensor's pages are released afterwards: the kernel maps
+    /// whole runs of pages around each sampled row, which would otherwise stay resident through the
+    /// merge that follows (2.6 GB of two 1.6 GB inputs, measured).
     public func read(_ tensor: TensorInfo, of model: GGUFModel) throws(MergeError) -> (values: [Float], noise: Double) {
         guard Codecs.canDequantize(tensor.type), RoundingNoise.canEstimate(tensor.type) else {
             throw .unsupportedType(file: model.path, tensor: tensor.name, type: tensor.type.name)
         }
+        defer { model.releasePages(of: tensor) }
         let bytes = model.bytes(of: tensor)
         let rowBytes = tensor.rowByteCount, length = tensor.rowLength
         var values = [Float](repeating: 0, count: rows.count &* length)

@@ -8,7 +8,6 @@ import GGUF
 /// bits 4–6 and 7), `scales[8]` (4 little-endian u16: 3-bit scales in bits `3k…3k+2` for k < 4, and the
 /// F16 super-block scale `d` spread over their top nibbles); `x = d·(2s + 1)·(grid + delta)`.
 public enum IQ1_M: WeightedBlockQuantizer {
-    public static var requiresImportance: Bool { true }
 
     public static var type: GGMLType { .iq1_M }
 

@@ -7,7 +7,6 @@ import GGUF
 /// bytes), `qh[8]` (a group's 4 high index bit pairs, bits `2l…2l+1`), `scales[8]` (as IQ2_XS);
 /// `x = d·(0.5 + s)·0.25·grid·sign`.
 public enum IQ2_S: WeightedBlockQuantizer {
-    public static var requiresImportance: Bool { true }
 
     public static var type: GGMLType { .iq2_S }
 

@@ -6,7 +6,6 @@ import GGUF
 /// Layout (`block_iq3_xxs`): `d` (F16), `qs[64]` (grid indices, 8 a group), then a little-endian u32 a
 /// group: 4 sign indices (7 bits each) and the scale `s` in bits 28–31; `x = d·(0.5 + s)·0.5·grid·sign`.
 public enum IQ3_XXS: WeightedBlockQuantizer {
-    public static var requiresImportance: Bool { true }
 
     public static var type: GGMLType { .iq3_XXS }
 
