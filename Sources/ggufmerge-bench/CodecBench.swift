@@ -11,8 +11,10 @@ import Quant
 let defaultLlamaSources = ["llama_cpp_python-0.3.36/vendor/llama.cpp", "../src/llama_cpp_python-0.3.36/vendor/llama.cpp"]
 
 /// Runs the codec benchmark: `count` pseudo-random floats in rows of `rowLength`, each codec timed in
-/// thread CPU time (robust on a shared machine), the best of at least two runs.
-func runCodecs(llamaSource: String?) throws {
+/// thread CPU time, the best of at least two runs. `rounds` rounds alternate ggml's whole harness and
+/// ours, and each side keeps its best time per codec: a slow spell of this shared machine then
+/// cannot land on one side only.
+func runCodecs(llamaSource: String?, rounds: Int) throws {
     let count = 1 << 21, rowLength = 4096, minimumSeconds = 0.2
     var floats = [Float](repeating: 0, count: count)
     var state: UInt64 = 0x9e37_79b9_7f4a_7c15
@@ -24,55 +26,73 @@ func runCodecs(llamaSource: String?) throws {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
 
-    let ggml = GGMLHarness.results(llamaSource: llamaSource, floats: floats, rowLength: rowLength,
-                                   dir: dir, minimumSeconds: minimumSeconds)
-    print("codecs, one thread, MB/s of F32 data (\((count * 4) >> 20) MiB, thread CPU time, best of ≥ 2 runs)")
+    let ggml = GGMLHarness.build(llamaSource: llamaSource, floats: floats, dir: dir)
+    // The types llama-quantize writes only with an importance matrix (but for token_embd and output)
+    // get a uniform one, on both sides.
+    let uniform = [Float](repeating: 1, count: rowLength)
+    let weighted: Set<GGMLType> = [.iq1_S, .iq1_M, .iq2_XXS, .iq2_XS, .iq2_S, .iq3_XXS]
+    let types = GGMLType.allCases.filter { Codecs.canQuantize($0) && $0 != .f32 && rowLength % $0.blockSize == 0 }
+    var theirs: [String: (encode: Double, decode: Double?)] = [:]
+    var ours: [GGMLType: (encode: Double, decode: Double)] = [:]
+    var oursQ8SIMD = Double.infinity
+    var encodings: [GGMLType: [UInt8]] = [:]
+    for round in 1 ... max(1, rounds) {
+        print("round \(round) of \(max(1, rounds))…")
+        if case let .success(harness) = ggml, let times = harness.run(rowLength: rowLength, minimumSeconds: minimumSeconds) {
+            theirs.merge(times) { old, new in (min(old.encode, new.encode), new.decode.map { min(old.decode ?? $0, $0) }) }
+        }
+        for type in types {
+            var encoded = [UInt8](repeating: 0, count: type.byteCount(elements: count)!)
+            var decoded = [Float](repeating: 0, count: count)
+            let encode = try floats.withUnsafeBufferPointer { src in
+                try encoded.withUnsafeMutableBytes { dst in
+                    try uniform.withUnsafeBufferPointer { ones in
+                        let importance = weighted.contains(type) ? ones : nil
+                        return try bestSeconds(minimumSeconds) {
+                            try Codecs.quantize(type, src, into: dst, rowLength: rowLength, importance: importance)
+                        }
+                    }
+                }
+            }
+            let decode = try encoded.withUnsafeBytes { src in
+                try decoded.withUnsafeMutableBufferPointer { dst in
+                    try bestSeconds(minimumSeconds) { try Codecs.dequantize(type, src, into: dst) }
+                }
+            }
+            let best = ours[type] ?? (encode, decode)
+            ours[type] = (min(best.encode, encode), min(best.decode, decode))
+            encodings[type] = encoded
+        }
+        if theirs["Q8_0-cpu"] != nil {
+            oursQ8SIMD = min(oursQ8SIMD, try floats.withUnsafeBufferPointer { src in
+                var encoded = [UInt8](repeating: 0, count: GGMLType.q8_0.byteCount(elements: count)!)
+                return try encoded.withUnsafeMutableBytes { dst in
+                    try bestSeconds(minimumSeconds) { try Codecs.quantize(.q8_0, src, into: dst) }
+                }
+            })
+        }
+    }
+
+    print("codecs, one thread, MB/s of F32 data (\((count * 4) >> 20) MiB, thread CPU time, best of \(max(1, rounds)) alternating rounds of ≥ 2 runs)")
     switch ggml {
     case let .success(harness): print("ggml: \(harness.description)")
     case let .failure(reason): print("ggml: not available (\(reason.description)); ours only")
     }
     print("type       encode: ours     ggml  ours/ggml   decode: ours     ggml  ours/ggml   bytes")
-    let measured = (try? ggml.get())?.seconds ?? [:]
-    // The types llama-quantize writes only with an importance matrix (but for token_embd and output)
-    // get a uniform one, on both sides.
-    let uniform = [Float](repeating: 1, count: rowLength)
-    let weighted: Set<GGMLType> = [.iq1_S, .iq1_M, .iq2_XXS, .iq2_XS, .iq2_S, .iq3_XXS]
-    for type in GGMLType.allCases where Codecs.canQuantize(type) && type != .f32 && rowLength % type.blockSize == 0 {
-        var encoded = [UInt8](repeating: 0, count: type.byteCount(elements: count)!)
-        var decoded = [Float](repeating: 0, count: count)
-        let encode = try floats.withUnsafeBufferPointer { src in
-            try encoded.withUnsafeMutableBytes { dst in
-                try uniform.withUnsafeBufferPointer { ones in
-                    let importance = weighted.contains(type) ? ones : nil
-                    return try bestSeconds(minimumSeconds) {
-                        try Codecs.quantize(type, src, into: dst, rowLength: rowLength, importance: importance)
-                    }
-                }
-            }
-        }
-        let decode = try encoded.withUnsafeBytes { src in
-            try decoded.withUnsafeMutableBufferPointer { dst in
-                try bestSeconds(minimumSeconds) { try Codecs.dequantize(type, src, into: dst) }
-            }
-        }
-        let theirs = measured[type.name]
-        let same = theirs.map { _ in
-            FileManager.default.contents(atPath: "\(dir)/\(type.name).bin").map { Array($0) == encoded } ?? false
+    for type in types {
+        guard let times = ours[type] else { continue }
+        let reference = theirs[type.name]
+        let same = reference.map { _ in
+            FileManager.default.contents(atPath: "\(dir)/\(type.name).bin").map { Array($0) == encodings[type] } ?? false
         }
         print(type.name.padding(toLength: 10, withPad: " ", startingAt: 0)
-              + rateColumns(bytes: count * 4, ours: encode, theirs: theirs?.encode)
-              + rateColumns(bytes: count * 4, ours: decode, theirs: theirs?.decode)
+              + rateColumns(bytes: count * 4, ours: times.encode, theirs: reference?.encode)
+              + rateColumns(bytes: count * 4, ours: times.decode, theirs: reference?.decode)
               + "   " + (same.map { $0 ? "identical" : "DIFFER" } ?? "—"))
     }
-    if let simd = measured["Q8_0-cpu"] {
-        let ours = try floats.withUnsafeBufferPointer { src in
-            var encoded = [UInt8](repeating: 0, count: GGMLType.q8_0.byteCount(elements: count)!)
-            return try encoded.withUnsafeMutableBytes { dst in
-                try bestSeconds(minimumSeconds) { try Codecs.quantize(.q8_0, src, into: dst) }
-            }
-        }
+    if let simd = theirs["Q8_0-cpu"] {
         print("Q8_0 vs ggml-cpu's SIMD quantize_row_q8_0 (rounds ties to even, not as the reference):"
-              + rateColumns(bytes: count * 4, ours: ours, theirs: simd.encode))
+              + rateColumns(bytes: count * 4, ours: oursQ8SIMD, theirs: simd.encode))
     }
 }
 
@@ -109,8 +129,6 @@ func threadCPUSeconds() -> Double {
 /// `ggml.c`'s row loops), built as ggml-base is (`cc -O3`, no `-march`), and ggml-cpu's SIMD
 /// `quantize_row_q8_0` built as ggml-cpu is (`-march=native`) when its source compiles here.
 struct GGMLHarness: CustomStringConvertible {
-    /// Best encode and decode seconds by type name ("Q8_0-cpu": the SIMD encoder, no decoder).
-    var seconds: [String: (encode: Double, decode: Double?)]
     var source: String
     var simd: Bool
 
@@ -121,10 +139,12 @@ struct GGMLHarness: CustomStringConvertible {
 
     struct Unavailable: Error, CustomStringConvertible { var description: String }
 
-    /// Compiles the harness and runs it on `floats` (written to `dir`, where it leaves one
+    /// The compiled harness, and the file of floats it reads.
+    var binary = "", input = "", dir = ""
+
+    /// Compiles the harness and writes `floats` for it to `dir` (where each run leaves one
     /// `<type>.bin` encoding per codec).
-    static func results(llamaSource: String?, floats: [Float], rowLength: Int, dir: String,
-                        minimumSeconds: Double) -> Result<GGMLHarness, Unavailable> {
+    static func build(llamaSource: String?, floats: [Float], dir: String) -> Result<GGMLHarness, Unavailable> {
         let candidates = llamaSource.map { [$0] } ?? ProcessInfo.processInfo.environment["LLAMA_CPP_SRC"].map { [$0] }
             ?? defaultLlamaSources
         guard let root = candidates.first(where: { FileManager.default.fileExists(atPath: "\($0)/ggml/src/ggml-quants.c") }) else {
@@ -153,17 +173,24 @@ struct GGMLHarness: CustomStringConvertible {
             return .failure(Unavailable(description: "\(cc) could not compile ggml-quants.c from \(root)"))
         }
         let input = "\(dir)/floats.f32"
-        guard FileManager.default.createFile(atPath: input, contents: floats.withUnsafeBytes { Data($0) }),
-              let output = run(binary, [input, "\(floats.count)", "\(rowLength)", dir, "\(minimumSeconds)"]) else {
-            return .failure(Unavailable(description: "the compiled harness failed"))
+        guard FileManager.default.createFile(atPath: input, contents: floats.withUnsafeBytes { Data($0) }) else {
+            return .failure(Unavailable(description: "cannot write \(input)"))
         }
+        return .success(GGMLHarness(source: root, simd: simd, binary: binary, input: input, dir: dir))
+    }
+
+    /// One run of the harness: best encode and decode seconds by type name ("Q8_0-cpu": the SIMD
+    /// encoder, no decoder), or nil if it failed.
+    func run(rowLength: Int, minimumSeconds: Double) -> [String: (encode: Double, decode: Double?)]? {
+        let count = ((try? FileManager.default.attributesOfItem(atPath: input)[.size]) as? Int ?? 0) / 4
+        guard let output = Self.run(binary, [input, "\(count)", "\(rowLength)", dir, "\(minimumSeconds)"]) else { return nil }
         var seconds: [String: (encode: Double, decode: Double?)] = [:]
         for line in output.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count == 3, let encode = Double(fields[1]), let decode = Double(fields[2]) else { continue }
             seconds[String(fields[0])] = (encode, decode < 0 ? nil : decode)
         }
-        return .success(GGMLHarness(seconds: seconds, source: root, simd: simd))
+        return seconds
     }
 
     /// Runs a program to completion; its standard output, or nil when it cannot start or fails.

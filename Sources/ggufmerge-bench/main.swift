@@ -8,12 +8,13 @@ import Quant
 /// inputs once and writing an output of the same size) and, when it is on PATH, llama-quantize.
 let help = """
     USAGE: swift run -c release ggufmerge-bench [--shape 1b|7b|8b-vocab|tiny] [--threads N] [--dir DIR] [--keep]
-           swift run -c release ggufmerge-bench --codecs [--llama-src DIR]
+           swift run -c release ggufmerge-bench --codecs [--llama-src DIR] [--rounds N]
 
     --codecs: per type, one-thread encode and decode MB/s (of F32 data) of our block codecs and of
     ggml's own C functions, compiled in the same run by `cc` from the llama.cpp sources at DIR (else
     $LLAMA_CPP_SRC, else ./llama_cpp_python-0.3.36/vendor/llama.cpp, else
-    ../src/llama_cpp_python-0.3.36/vendor/llama.cpp), with the ratio and a byte comparison.
+    ../src/llama_cpp_python-0.3.36/vendor/llama.cpp), with the ratio and a byte comparison. N rounds
+    (default 3) alternate ggml's harness and ours; each side keeps its best time per codec.
 
     Builds synthetic models (F16 and, by our quantizer, Q8_0 and Q4_K_M) of a llama shape
     (1b: hidden 2048, 16 layers, ffn 5632, vocab 32000; 7b: hidden 4096, 32 layers, ffn 11008) in a
@@ -127,6 +128,7 @@ func measure(_ arguments: [String]) throws -> Measurement {
     var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
     defer { posix_spawn_file_actions_destroy(&actions) }
     guard posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ) == 0 else {
         throw BenchError("cannot run \(arguments[0])")
@@ -210,7 +212,7 @@ func runBenchmark() throws {
     guard let shape = shapeName == "8b-vocab" ? vocabShape : Shape.shapes[shapeName] else { print("unknown shape \(shapeName)"); exit(2) }
     let threads = option("--threads") ?? String(ProcessInfo.processInfo.activeProcessorCount)
     if args.contains("--codecs") {
-        try runCodecs(llamaSource: option("--llama-src"))
+        try runCodecs(llamaSource: option("--llama-src"), rounds: option("--rounds").flatMap { Int($0) } ?? 3)
         return
     }
     let dir = option("--dir") ?? NSTemporaryDirectory() + "ggufmerge-bench-\(getpid())"
