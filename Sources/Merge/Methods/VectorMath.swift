@@ -3,22 +3,23 @@ import Foundation
 /// Small reduction kernels shared by the geometric merge methods.
 ///
 /// mergekit computes these reductions with torch in float32 (pairwise, blocked summation). Here the
-/// float32 products are summed in `Double`, with four independent accumulators, which is at least as
-/// accurate; callers round the result to `Float` where mergekit keeps a float32 scalar. Over a whole
+/// products are summed in `Double`, in eight lanes (element `i` in lane `i mod 8`, the lanes added
+/// at the end in a fixed order), which is at least as accurate; callers round the result to `Float` where mergekit keeps a float32 scalar. Over a whole
 /// tensor the sums are taken per row piece and the pieces' sums added in piece order (`PieceDriver`).
 enum VectorMath {
     /// `Σ x[i]²`, accumulated in `Double`.
     static func sumOfSquares(_ x: UnsafeBufferPointer<Float>) -> Double {
-        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-        let n = x.count, n4 = n & ~3
+        var lanes = DoubleLanes()
         var i = 0
-        while i < n4 {
-            let a = Double(x[i]), b = Double(x[i &+ 1]), c = Double(x[i &+ 2]), d = Double(x[i &+ 3])
-            s0 += a * a; s1 += b * b; s2 += c * c; s3 += d * d
-            i &+= 4
+        let n = x.count, n8 = n & ~7
+        while i < n8 {
+            let a = DoubleLanes.load(x, i)
+            lanes.add(a.low * a.low, a.high * a.high)
+            i &+= 8
         }
-        while i < n { let a = Double(x[i]); s0 += a * a; i &+= 1 }
-        return (s0 + s1) + (s2 + s3)
+        var s = lanes.sum
+        while i < n { let a = Double(x[i]); s += a * a; i &+= 1 }
+        return s
     }
 
     /// The Euclidean norm of `x`, rounded to `Float` as torch's float32 `vector_norm` returns it.
@@ -29,18 +30,17 @@ enum VectorMath {
     /// `Σ x[i]·y[i]`: each product rounded to `Float` (torch's `x * y`), summed in `Double`.
     static func dot(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) -> Double {
         precondition(x.count == y.count)
-        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-        let n = x.count, n4 = n & ~3
+        var lanes = DoubleLanes()
         var i = 0
-        while i < n4 {
-            s0 += Double(x[i] * y[i])
-            s1 += Double(x[i &+ 1] * y[i &+ 1])
-            s2 += Double(x[i &+ 2] * y[i &+ 2])
-            s3 += Double(x[i &+ 3] * y[i &+ 3])
-            i &+= 4
+        let n = x.count, n8 = n & ~7
+        while i < n8 {
+            let product = x.load8(i) * y.load8(i)
+            lanes.add(SIMD4<Double>(product.lowHalf), SIMD4<Double>(product.highHalf))
+            i &+= 8
         }
-        while i < n { s0 += Double(x[i] * y[i]); i &+= 1 }
-        return (s0 + s1) + (s2 + s3)
+        var s = lanes.sum
+        while i < n { s += Double(x[i] * y[i]); i &+= 1 }
+        return s
     }
 
     /// `Σ (x[i]/nx)·(y[i]/ny)` with each quotient and product rounded to `Float`, as mergekit's
@@ -80,19 +80,20 @@ extension VectorMath {
         init() {}
 
         init(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) {
-            var xx0 = 0.0, xx1 = 0.0, yy0 = 0.0, yy1 = 0.0, xy0 = 0.0, xy1 = 0.0
-            let n = x.count, n2 = n & ~1
+            var xxLanes = DoubleLanes(), yyLanes = DoubleLanes(), xyLanes = DoubleLanes()
             var i = 0
-            while i < n2 {
-                let a0 = Double(x[i]), b0 = Double(y[i]), a1 = Double(x[i &+ 1]), b1 = Double(y[i &+ 1])
-                xx0 += a0 * a0; yy0 += b0 * b0; xy0 += a0 * b0
-                xx1 += a1 * a1; yy1 += b1 * b1; xy1 += a1 * b1
-                i &+= 2
+            let n = x.count, n8 = n & ~7
+            while i < n8 {
+                let a = DoubleLanes.load(x, i), b = DoubleLanes.load(y, i)
+                xxLanes.add(a.low * a.low, a.high * a.high)
+                yyLanes.add(b.low * b.low, b.high * b.high)
+                xyLanes.add(a.low * b.low, a.high * b.high)
+                i &+= 8
             }
-            if i < n { let a = Double(x[i]), b = Double(y[i]); xx0 += a * a; yy0 += b * b; xy0 += a * b }
-            xx = xx0 + xx1
-            yy = yy0 + yy1
-            xy = xy0 + xy1
+            xx = xxLanes.sum
+            yy = yyLanes.sum
+            xy = xyLanes.sum
+            while i < n { let a = Double(x[i]), b = Double(y[i]); xx += a * a; yy += b * b; xy += a * b; i &+= 1 }
         }
 
         mutating func add(_ other: PairSums) {
@@ -116,4 +117,33 @@ extension UnsafeMutableBufferPointer where Element == Float {
 
     /// The same memory, read-only.
     var readOnly: UnsafeBufferPointer<Float> { UnsafeBufferPointer(self) }
+}
+
+/// Eight `Double` accumulators, element `i` of a run in lane `i mod 8`: sums that vectorize (two
+/// independent `SIMD4` chains) in a fixed order.
+struct DoubleLanes {
+    var low = SIMD4<Double>(), high = SIMD4<Double>()
+
+    /// Eight floats from `x[i]` on, widened to `Double`.
+    @inline(__always)
+    static func load(_ x: UnsafeBufferPointer<Float>, _ i: Int) -> (low: SIMD4<Double>, high: SIMD4<Double>) {
+        let v = x.load8(i)
+        return (SIMD4<Double>(v.lowHalf), SIMD4<Double>(v.highHalf))
+    }
+
+    @inline(__always)
+    mutating func add(_ lowTerms: SIMD4<Double>, _ highTerms: SIMD4<Double>) {
+        low += lowTerms
+        high += highTerms
+    }
+
+    var sum: Double { (low + high).sum() }
+}
+
+extension UnsafeBufferPointer where Element == Float {
+    /// Elements `i ..< i + 8` (the caller checks the bounds).
+    @inline(__always)
+    func load8(_ i: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
+    }
 }
