@@ -14,7 +14,7 @@ let defaultLlamaSources = ["llama_cpp_python-0.3.36/vendor/llama.cpp", "../src/l
 /// thread CPU time, the best of at least two runs. `rounds` rounds alternate ggml's whole harness and
 /// ours, and each side keeps its best time per codec: a slow spell of this shared machine then
 /// cannot land on one side only.
-func runCodecs(llamaSource: String?, rounds: Int) throws {
+func runCodecs(llamaSource: String?, rounds: Int, only: Set<String>?) throws {
     let count = 1 << 21, rowLength = 4096, minimumSeconds = 0.2
     var floats = [Float](repeating: 0, count: count)
     var state: UInt64 = 0x9e37_79b9_7f4a_7c15
@@ -32,13 +32,14 @@ func runCodecs(llamaSource: String?, rounds: Int) throws {
     let uniform = [Float](repeating: 1, count: rowLength)
     let weighted: Set<GGMLType> = [.iq1_S, .iq1_M, .iq2_XXS, .iq2_XS, .iq2_S, .iq3_XXS]
     let types = GGMLType.allCases.filter { Codecs.canQuantize($0) && $0 != .f32 && rowLength % $0.blockSize == 0 }
+        .filter { only?.contains($0.name) ?? true }
     var theirs: [String: (encode: Double, decode: Double?)] = [:]
     var ours: [GGMLType: (encode: Double, decode: Double)] = [:]
     var oursQ8SIMD = Double.infinity
     var encodings: [GGMLType: [UInt8]] = [:]
     for round in 1 ... max(1, rounds) {
         print("round \(round) of \(max(1, rounds))…")
-        if case let .success(harness) = ggml, let times = harness.run(rowLength: rowLength, minimumSeconds: minimumSeconds) {
+        if case let .success(harness) = ggml, let times = harness.run(rowLength: rowLength, minimumSeconds: minimumSeconds, only: only) {
             theirs.merge(times) { old, new in (min(old.encode, new.encode), new.decode.map { min(old.decode ?? $0, $0) }) }
         }
         for type in types {
@@ -181,9 +182,10 @@ struct GGMLHarness: CustomStringConvertible {
 
     /// One run of the harness: best encode and decode seconds by type name ("Q8_0-cpu": the SIMD
     /// encoder, no decoder), or nil if it failed.
-    func run(rowLength: Int, minimumSeconds: Double) -> [String: (encode: Double, decode: Double?)]? {
+    func run(rowLength: Int, minimumSeconds: Double, only: Set<String>?) -> [String: (encode: Double, decode: Double?)]? {
         let count = ((try? FileManager.default.attributesOfItem(atPath: input)[.size]) as? Int ?? 0) / 4
-        guard let output = Self.run(binary, [input, "\(count)", "\(rowLength)", dir, "\(minimumSeconds)"]) else { return nil }
+        guard let output = Self.run(binary, [input, "\(count)", "\(rowLength)", dir, "\(minimumSeconds)"]
+                                        + (only.map { [$0.sorted().joined(separator: ",") + ",Q8_0-cpu"] } ?? [])) else { return nil }
         var seconds: [String: (encode: Double, decode: Double?)] = [:]
         for line in output.split(separator: "\n") {
             let fields = line.split(separator: " ")
@@ -297,10 +299,10 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-// Usage: harness FLOATS COUNT ROW OUTDIR MIN_SECONDS. Prints "NAME ENCODE_S DECODE_S" per codec (the
+// Usage: harness FLOATS COUNT ROW OUTDIR MIN_SECONDS [NAME,NAME,…]. Prints "NAME ENCODE_S DECODE_S" per codec (the
 // best of repeated runs) and writes each encoding to OUTDIR/NAME.bin for a byte comparison.
 int main(int argc, char **argv) {
-    if (argc != 6) { fprintf(stderr, "usage: %s FLOATS COUNT ROW OUTDIR MIN_SECONDS\n", argv[0]); return 2; }
+    if (argc != 6 && argc != 7) { fprintf(stderr, "usage: %s FLOATS COUNT ROW OUTDIR MIN_SECONDS [NAMES]\n", argv[0]); return 2; }
     int64_t count = atoll(argv[2]), row = atoll(argv[3]);
     double minSeconds = atof(argv[5]);
     float *x = malloc(count * 4), *y = malloc(count * 4);
@@ -316,6 +318,13 @@ int main(int argc, char **argv) {
     iq2xs_init_impl(GGML_TYPE_IQ2_XXS); iq2xs_init_impl(GGML_TYPE_IQ2_XS); iq2xs_init_impl(GGML_TYPE_IQ2_S);
     iq2xs_init_impl(GGML_TYPE_IQ1_S); iq2xs_init_impl(GGML_TYPE_IQ1_M); iq3xs_init_impl(256); iq3xs_init_impl(512);
     for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++) {
+        if (argc == 7) {  // only the listed codecs
+            char list[4096];
+            snprintf(list, sizeof list, ",%s,", argv[6]);
+            char name[64];
+            snprintf(name, sizeof name, ",%s,", codecs[c].name);
+            if (!strstr(list, name)) continue;
+        }
         double times[2] = {0, 0};
         for (int pass = 0; pass < 2; pass++) {
             if (pass == 1 && !codecs[c].dequantize) { times[1] = -1; break; }

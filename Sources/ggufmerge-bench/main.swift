@@ -8,7 +8,7 @@ import Quant
 /// inputs once and writing an output of the same size) and, when it is on PATH, llama-quantize.
 let help = """
     USAGE: swift run -c release ggufmerge-bench [--shape 1b|7b|8b-vocab|tiny] [--threads N] [--dir DIR] [--keep]
-           swift run -c release ggufmerge-bench --codecs [--llama-src DIR] [--rounds N]
+           swift run -c release ggufmerge-bench --codecs [--llama-src DIR] [--rounds N] [--types Q4_K,Q8_0,…]
 
     --codecs: per type, one-thread encode and decode MB/s (of F32 data) of our block codecs and of
     ggml's own C functions, compiled in the same run by `cc` from the llama.cpp sources at DIR (else
@@ -212,7 +212,8 @@ func runBenchmark() throws {
     guard let shape = shapeName == "8b-vocab" ? vocabShape : Shape.shapes[shapeName] else { print("unknown shape \(shapeName)"); exit(2) }
     let threads = option("--threads") ?? String(ProcessInfo.processInfo.activeProcessorCount)
     if args.contains("--codecs") {
-        try runCodecs(llamaSource: option("--llama-src"), rounds: option("--rounds").flatMap { Int($0) } ?? 3)
+        try runCodecs(llamaSource: option("--llama-src"), rounds: option("--rounds").flatMap { Int($0) } ?? 3,
+                      only: option("--types").map { Set($0.split(separator: ",").map(String.init)) })
         return
     }
     let dir = option("--dir") ?? NSTemporaryDirectory() + "ggufmerge-bench-\(getpid())"

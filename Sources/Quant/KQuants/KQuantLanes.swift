@@ -201,7 +201,8 @@ internal func signedMaxMagnitude(_ n: Int, _ x: UnsafePointer<SIMD8<Float>>) -> 
 
 /// `makeQ3Quants` with `doRmse` on eight groups of `n` values at once (lane `j` is group `j`; see
 /// `loadGroupLanes`); `levels` receives the stored levels (`level + nmax`, zeros for an all-zero
-/// group) as floats in the same layout, `scratch` holds `n` lanes (the weights `x²`). The five
+/// group) as floats in the same layout, `scratch` holds `2n` lanes (the weights `w = x²`, then
+/// `w·x`, which C recomputes as the same float product at every use). The five
 /// passes of coordinate descent run until no lane changes: a pass that changes nothing in a lane
 /// leaves it as it was, so the passes C skips would change nothing either.
 ///
@@ -216,24 +217,26 @@ internal func makeQ3Quants(
     let allZero = amax .< kGroupMaxEps
     let fmax = Float(nmax)
     let iscale = -fmax / max
+    let wx = w + n
     var sumlx = SIMD8<Float>()
     var suml2 = SIMD8<Float>()
     for i in 0..<n {
         let l = nearestLevel(iscale * x[i], -fmax, fmax - 1)
         levels[i] = l
         w[i] = x[i] * x[i]
-        sumlx += w[i] * x[i] * l
+        wx[i] = w[i] * x[i]
+        sumlx += wx[i] * l
         suml2 += w[i] * l * l
     }
     for _ in 0..<5 {
         var changed = false
         for i in 0..<n {
             let li = levels[i]
-            var slx = sumlx - w[i] * x[i] * li
+            var slx = sumlx - wx[i] * li
             var sl2 = suml2 - w[i] * li * li
             let newL = nearestLevel(x[i] * sl2 / slx, -fmax, fmax - 1)
             let differs = (slx .> 0) .& (newL .!= li)
-            slx += w[i] * x[i] * newL
+            slx += wx[i] * newL
             sl2 += w[i] * newL * newL
             let accepted = differs .& (sl2 .> 0) .& (slx * slx * suml2 .> sumlx * sumlx * sl2)
             // Usually no lane changes: the branch (as C's) lets the next element start before this

@@ -51,7 +51,7 @@ public enum Q3_K: BlockQuantizer {
     /// Bit-exact with llama.cpp's `quantize_row_q3_K_ref` (what `llama-quantize` writes for Q3_K
     /// without an importance matrix).
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int) {
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 2 * 32 + 16) { lanes in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 2 * 32 + 32) { lanes in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: kQK) { bytes in
                 let scratch = lanes.baseAddress!
                 for i in 0..<blocks {
