@@ -7,11 +7,12 @@ import GGUF
 /// points: the 3 high index bits of the first in bits 0–2 and its shift sign in bit 3, the second's in
 /// bits 4–6 and 7), `scales[8]` (4 little-endian u16: 3-bit scales in bits `3k…3k+2` for k < 4, and the
 /// F16 super-block scale `d` spread over their top nibbles); `x = d·(2s + 1)·(grid + delta)`.
-public enum IQ1_M: WeightedBlockQuantizer {
+public enum IQ1_M: WeightedBlockQuantizer, LatticeQuantizer {
 
     public static var type: GGMLType { .iq1_M }
 
     @inlinable static var blockBytes: Int { 56 }
+    static var search: LatticeSearch { iq1sSearch }
 
     /// The 4 little-endian u16 of `scales` at `block + 48`.
     @inlinable @inline(__always)
@@ -53,14 +54,7 @@ public enum IQ1_M: WeightedBlockQuantizer {
     /// importance weights, each element weighs `x²` as there.
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, rows: Int, rowLength: Int,
                                 importance: UnsafePointer<Float>?) {
-        let scratch = IQScratch(rowLength: rowLength, importance: importance)
-        let search = iq1sSearch
-        for row in 0..<rows {
-            for ibl in 0..<rowLength / 256 {
-                quantizeBlock(src + (row * rowLength + 256 * ibl), importance.map { $0 + 256 * ibl }, search, scratch,
-                              into: dst + (row * rowLength / 256 + ibl) * blockBytes)
-            }
-        }
+        quantizeRows(src, into: dst, rows: rows, rowLength: rowLength, importance: importance)
     }
 
     /// ggml's weights of one group of 16 (`qw·sqrtf(sigma2 + x²)`, or `x²` without an importance matrix).

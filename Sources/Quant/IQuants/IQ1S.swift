@@ -6,12 +6,13 @@ import GGUF
 /// Layout (`block_iq1_s`): `d` (F16), `qs[32]` (the low 8 bits of the grid indices), `qh[8]` (u16 a
 /// group: the 3 high index bits of point `l` in bits `3l…3l+2`, the scale `s` in bits 12–14, the
 /// shift's sign in bit 15); `x = d·(2s + 1)·(grid + delta)`.
-public enum IQ1_S: WeightedBlockQuantizer {
+public enum IQ1_S: WeightedBlockQuantizer, LatticeQuantizer {
     public static var requiresImportance: Bool { true }
 
     public static var type: GGMLType { .iq1_S }
 
     @inlinable static var blockBytes: Int { 50 }
+    static var search: LatticeSearch { iq1sSearch }
 
     /// ggml's `IQ1S_DELTA` (and `IQ1M_DELTA`).
     @inlinable static var delta: Float { 0.125 }
@@ -43,18 +44,13 @@ public enum IQ1_S: WeightedBlockQuantizer {
     /// llama.cpp requires the importance weights; without them each column weighs 1.
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, rows: Int, rowLength: Int,
                                 importance: UnsafePointer<Float>?) {
-        let scratch = IQScratch(rowLength: rowLength, importance: importance)
-        let search = iq1sSearch
-        for row in 0..<rows {
-            for ibl in 0..<rowLength / 256 {
-                quantizeBlock(src + (row * rowLength + 256 * ibl), scratch.weights + 256 * ibl, search, scratch,
-                              into: dst + (row * rowLength / 256 + ibl) * blockBytes)
-            }
-        }
+        quantizeRows(src, into: dst, rows: rows, rowLength: rowLength, importance: importance)
     }
 
-    static func quantizeBlock(_ xbl: UnsafePointer<Float>, _ quantWeights: UnsafePointer<Float>, _ search: LatticeSearch,
+    static func quantizeBlock(_ xbl: UnsafePointer<Float>, _ quantWeights: UnsafePointer<Float>?, _ search: LatticeSearch,
                               _ s: IQScratch, into block: UnsafeMutableRawPointer) {
+        // `quantizeRows` gives the types that require weights ones when there is no matrix.
+        guard let quantWeights else { preconditionFailure("IQ1_S is quantized with importance weights") }
         let weight = s.weight, L = s.L, scales = s.scales, order = s.order, sumx = s.xval, sumw = s.waux
         var shifts = [Int8](repeating: 0, count: 8)
         block.initializeMemory(as: UInt8.self, repeating: 0, count: blockBytes)

@@ -6,11 +6,12 @@ import GGUF
 /// Layout (`block_iq2_s`): `d` (F16), `qs[64]` (the low 8 bits of the 32 grid indices, then the 32 sign
 /// bytes), `qh[8]` (a group's 4 high index bit pairs, bits `2l…2l+1`), `scales[8]` (as IQ2_XS);
 /// `x = d·(0.5 + s)·0.25·grid·sign`.
-public enum IQ2_S: WeightedBlockQuantizer {
+public enum IQ2_S: WeightedBlockQuantizer, LatticeQuantizer {
 
     public static var type: GGMLType { .iq2_S }
 
     @inlinable static var blockBytes: Int { 82 }
+    static var search: LatticeSearch { iq2sSearch }
 
     /// Bit-exact with llama.cpp's `dequantize_row_iq2_s`.
     @inlinable
@@ -40,14 +41,7 @@ public enum IQ2_S: WeightedBlockQuantizer {
     /// importance weights, each element weighs `sigma2/4 + x²` as there.
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, rows: Int, rowLength: Int,
                                 importance: UnsafePointer<Float>?) {
-        let scratch = IQScratch(rowLength: rowLength, importance: importance)
-        let search = iq2sSearch
-        for row in 0..<rows {
-            for ibl in 0..<rowLength / 256 {
-                quantizeBlock(src + (row * rowLength + 256 * ibl), importance.map { $0 + 256 * ibl }, search, scratch,
-                              into: dst + (row * rowLength / 256 + ibl) * blockBytes)
-            }
-        }
+        quantizeRows(src, into: dst, rows: rows, rowLength: rowLength, importance: importance)
     }
 
     static func quantizeBlock(_ xbl: UnsafePointer<Float>, _ quantWeights: UnsafePointer<Float>?, _ search: LatticeSearch,

@@ -6,12 +6,13 @@ import GGUF
 /// Layout (`block_iq2_xs`): `d` (F16), `qs[32]` (u16: grid index in bits 0–8, sign index in bits 9–15),
 /// `scales[8]` (the first half-group's scale in the low nibble, the second's in the high nibble);
 /// `x = d·(0.5 + s)·0.25·grid·sign`.
-public enum IQ2_XS: WeightedBlockQuantizer {
+public enum IQ2_XS: WeightedBlockQuantizer, LatticeQuantizer {
     public static var requiresImportance: Bool { true }
 
     public static var type: GGMLType { .iq2_XS }
 
     @inlinable static var blockBytes: Int { 74 }
+    static var search: LatticeSearch { iq2xsSearch }
 
     /// Bit-exact with llama.cpp's `dequantize_row_iq2_xs`.
     @inlinable
@@ -40,18 +41,13 @@ public enum IQ2_XS: WeightedBlockQuantizer {
     /// llama.cpp requires the importance weights; without them each column weighs 1.
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, rows: Int, rowLength: Int,
                                 importance: UnsafePointer<Float>?) {
-        let scratch = IQScratch(rowLength: rowLength, importance: importance)
-        let search = iq2xsSearch
-        for row in 0..<rows {
-            for ibl in 0..<rowLength / 256 {
-                quantizeBlock(src + (row * rowLength + 256 * ibl), scratch.weights + 256 * ibl, search, scratch,
-                              into: dst + (row * rowLength / 256 + ibl) * blockBytes)
-            }
-        }
+        quantizeRows(src, into: dst, rows: rows, rowLength: rowLength, importance: importance)
     }
 
-    static func quantizeBlock(_ xbl: UnsafePointer<Float>, _ quantWeights: UnsafePointer<Float>, _ search: LatticeSearch,
+    static func quantizeBlock(_ xbl: UnsafePointer<Float>, _ quantWeights: UnsafePointer<Float>?, _ search: LatticeSearch,
                               _ s: IQScratch, into block: UnsafeMutableRawPointer) {
+        // `quantizeRows` gives the types that require weights ones when there is no matrix.
+        guard let quantWeights else { preconditionFailure("IQ2_XS is quantized with importance weights") }
         let weight = s.weight, waux = s.waux, xval = s.xval, L = s.L, Laux = s.Laux, scales = s.scales
         var q2 = [UInt16](repeating: 0, count: 32)
         var maxScale: Float = 0

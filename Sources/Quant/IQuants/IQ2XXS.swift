@@ -7,12 +7,13 @@ import GGUF
 /// Layout (`block_iq2_xxs`): `d` (F16), then for each group two little-endian u32: the first holds the
 /// 4 grid indices (a byte each), the second the 4 sign indices (7 bits each, bits `7l…7l+6`) and the
 /// scale `s` in bits 28–31; `x = d·(0.5 + s)·0.25·grid·sign`.
-public enum IQ2_XXS: WeightedBlockQuantizer {
+public enum IQ2_XXS: WeightedBlockQuantizer, LatticeQuantizer {
     public static var requiresImportance: Bool { true }
 
     public static var type: GGMLType { .iq2_XXS }
 
     @inlinable static var blockBytes: Int { 66 }
+    static var search: LatticeSearch { iq2xxsSearch }
 
     /// Bit-exact with llama.cpp's `dequantize_row_iq2_xxs`.
     @inlinable
@@ -41,18 +42,13 @@ public enum IQ2_XXS: WeightedBlockQuantizer {
     /// llama.cpp requires the importance weights; without them each column weighs 1.
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, rows: Int, rowLength: Int,
                                 importance: UnsafePointer<Float>?) {
-        let scratch = IQScratch(rowLength: rowLength, importance: importance)
-        let search = iq2xxsSearch
-        for row in 0..<rows {
-            for ibl in 0..<rowLength / 256 {
-                quantizeBlock(src + (row * rowLength + 256 * ibl), scratch.weights + 256 * ibl, search, scratch,
-                              into: dst + (row * rowLength / 256 + ibl) * blockBytes)
-            }
-        }
+        quantizeRows(src, into: dst, rows: rows, rowLength: rowLength, importance: importance)
     }
 
-    static func quantizeBlock(_ xbl: UnsafePointer<Float>, _ quantWeights: UnsafePointer<Float>, _ search: LatticeSearch,
+    static func quantizeBlock(_ xbl: UnsafePointer<Float>, _ quantWeights: UnsafePointer<Float>?, _ search: LatticeSearch,
                               _ s: IQScratch, into block: UnsafeMutableRawPointer) {
+        // `quantizeRows` gives the types that require weights ones when there is no matrix.
+        guard let quantWeights else { preconditionFailure("IQ2_XXS is quantized with importance weights") }
         let kMaxQ: Int32 = 3
         let weight = s.weight, waux = s.waux, xval = s.xval, L = s.L, Laux = s.Laux, scales = s.scales
         let q2 = s.words

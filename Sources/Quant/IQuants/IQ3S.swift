@@ -7,10 +7,11 @@ import GGUF
 /// Layout (`block_iq3_s`): `d` (F16), `qs[64]` (the low 8 bits of the grid indices), `qh[8]` (a group's
 /// 8 ninth index bits), `signs[32]`, `scales[4]` (group `2k` in the low nibble of byte `k`, `2k + 1` in
 /// the high nibble); `x = d·(1 + 2s)·grid·sign`.
-public enum IQ3_S: WeightedBlockQuantizer {
+public enum IQ3_S: WeightedBlockQuantizer, LatticeQuantizer {
     public static var type: GGMLType { .iq3_S }
 
     @inlinable static var blockBytes: Int { 110 }
+    static var search: LatticeSearch { iq3sSearch }
 
     /// Bit-exact with llama.cpp's `dequantize_row_iq3_s`.
     @inlinable
@@ -40,14 +41,7 @@ public enum IQ3_S: WeightedBlockQuantizer {
     /// row by row); without importance weights, each element weighs `x²` as there.
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, rows: Int, rowLength: Int,
                                 importance: UnsafePointer<Float>?) {
-        let scratch = IQScratch(rowLength: rowLength, importance: importance)
-        let search = iq3sSearch
-        for row in 0..<rows {
-            for ibl in 0..<rowLength / 256 {
-                quantizeBlock(src + (row * rowLength + 256 * ibl), importance.map { $0 + 256 * ibl }, search, scratch,
-                              into: dst + (row * rowLength / 256 + ibl) * blockBytes)
-            }
-        }
+        quantizeRows(src, into: dst, rows: rows, rowLength: rowLength, importance: importance)
     }
 
     static func quantizeBlock(_ xbl: UnsafePointer<Float>, _ quantWeights: UnsafePointer<Float>?, _ search: LatticeSearch,

@@ -5,11 +5,12 @@ import GGUF
 ///
 /// Layout (`block_iq3_xxs`): `d` (F16), `qs[64]` (grid indices, 8 a group), then a little-endian u32 a
 /// group: 4 sign indices (7 bits each) and the scale `s` in bits 28–31; `x = d·(0.5 + s)·0.5·grid·sign`.
-public enum IQ3_XXS: WeightedBlockQuantizer {
+public enum IQ3_XXS: WeightedBlockQuantizer, LatticeQuantizer {
 
     public static var type: GGMLType { .iq3_XXS }
 
     @inlinable static var blockBytes: Int { 98 }
+    static var search: LatticeSearch { iq3xxsSearch }
 
     /// Bit-exact with llama.cpp's `dequantize_row_iq3_xxs`.
     @inlinable
@@ -39,14 +40,7 @@ public enum IQ3_XXS: WeightedBlockQuantizer {
     /// row); without importance weights, each element weighs `x²` as there.
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, rows: Int, rowLength: Int,
                                 importance: UnsafePointer<Float>?) {
-        let scratch = IQScratch(rowLength: rowLength, importance: importance)
-        let search = iq3xxsSearch
-        for row in 0..<rows {
-            for ibl in 0..<rowLength / 256 {
-                quantizeBlock(src + (row * rowLength + 256 * ibl), importance.map { $0 + 256 * ibl }, search, scratch,
-                              into: dst + (row * rowLength / 256 + ibl) * blockBytes)
-            }
-        }
+        quantizeRows(src, into: dst, rows: rows, rowLength: rowLength, importance: importance)
     }
 
     static func quantizeBlock(_ xbl: UnsafePointer<Float>, _ quantWeights: UnsafePointer<Float>?, _ search: LatticeSearch,
