@@ -2,7 +2,8 @@ import Foundation
 import GGUF
 import Testing
 
-/// A run interrupted by SIGINT, SIGTERM or SIGHUP exits with 128 + the signal and leaves no file;
+/// A run interrupted by SIGINT, SIGTERM or SIGHUP exits with 128 + the signal and leaves no file (nor a
+/// multi-document merge's intermediates folder);
 /// one killed by SIGKILL leaves a temporary file that the next run to the same output removes.
 @Suite struct InterruptionTests {
     /// A one-layer llama model whose one tensor (2048 × 1024 F32, 8 MiB) takes seconds to merge and
@@ -85,6 +86,53 @@ import Testing
         process.waitUntilExit()
         #expect(process.terminationReason == .exit && process.terminationStatus == 128 + signal)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == Self.inputNames)
+    }
+
+    /// A multi-document merge interrupted while it writes an intermediate leaves neither the
+    /// intermediate nor its temporary folder.
+    @Test func signalDuringAnIntermediateLeavesNoFolder() throws {
+        let directory = try Self.inputs()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let temporary = directory + "/tmp"
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
+        let config = """
+            name: mid
+            merge_method: slerp
+            base_model: x.gguf
+            models:
+              - model: x.gguf
+              - model: y.gguf
+            parameters: {t: 0.3}
+            ---
+            merge_method: linear
+            models:
+              - model: mid
+                parameters: {weight: 0.5}
+              - model: y.gguf
+                parameters: {weight: 0.5}
+            """
+        try config.write(toFile: directory + "/mega.yml", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLITests.tool)
+        process.arguments = ["merge", "mega.yml", "-o", "out.gguf", "-q"]
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.environment = ProcessInfo.processInfo.environment.merging(["TMPDIR": temporary]) { $1 }
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait for the intermediate's temporary file inside the intermediates folder.
+        let deadline = Date().addingTimeInterval(120)
+        func writingIntermediate() throws -> Bool {
+            try FileManager.default.contentsOfDirectory(atPath: temporary).contains { folder in
+                ((try? FileManager.default.contentsOfDirectory(atPath: temporary + "/" + folder)) ?? []).contains { $0.hasPrefix(".mid") }
+            }
+        }
+        while try !writingIntermediate(), process.isRunning, Date() < deadline { usleep(2_000) }
+        #expect(process.isRunning, "the run ended before it could be interrupted")
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 128 + SIGINT)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == (Self.inputNames + ["mega.yml", "tmp"]).sorted())
     }
 
     @Test func killedRunsLeftoverIsRemovedByTheNextRun() throws {

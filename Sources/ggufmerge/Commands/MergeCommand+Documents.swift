@@ -9,7 +9,9 @@ extension MergeCommand {
         let keep = arguments.flag("--keep-intermediates")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ggufmerge-intermediates-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        if !keep { Interruption.removeOnInterruption(folder) }
         defer {
+            Interruption.forget(folder)
             if keep {
                 note("intermediates kept in \(folder)")
             } else {
