@@ -1,8 +1,9 @@
 // The K-quant helpers run on eight groups at once: lane `j` of every `SIMD8<Float>` belongs to group
 // `j`, and element `i` of the groups is `x[i]`. Each lane performs exactly the single-precision
-// operations of the scalar helper in `KQuantHelpers.swift` (the C function of `ggml-quants.c`) in the
-// same order; the C code's branches become lane selects, and a loop leaves early only when it would
-// for every lane. The output bytes are therefore those of the scalar code, on every input.
+// operations of the C function of `ggml-quants.c` in the same order (without FMA contraction, which
+// neither ggml-quants.c on x86-64 nor Swift does); the C code's branches become lane selects, and a
+// loop leaves early only when it would for every lane. The output bytes are therefore C's, on every
+// input.
 
 /// `(float)MAX(lower, MIN(upper, nearest_int(x)))` on eight lanes, for every input (NaN and
 /// out-of-range values included): `nearestInt`'s bit trick, its result (always within ±2²²) turned
@@ -41,7 +42,7 @@ internal func loadGroupLanes(_ n: Int, _ x: UnsafePointer<Float>, into lanes: Un
     }
 }
 
-/// `makeQKX2Quants` on eight groups of `n` values at once (lane `j` is group `j`; see
+/// `make_qkx2_quants` on eight groups of `n` values at once (lane `j` is group `j`; see
 /// `loadGroupLanes`); `levels` receives the levels as floats in the same layout, `scratch` holds `n`
 /// lanes of candidate levels.
 ///
@@ -132,7 +133,7 @@ internal func storeGroupLevels(_ n: Int, _ lanes: UnsafePointer<SIMD8<Float>>, i
     }
 }
 
-/// `makeQXQuants` with `rmseType` 1 (weights `x²`) on eight groups of `n` values at once (lane `j`
+/// `make_qx_quants` with `rmse_type == 1` (weights `x²`) on eight groups of `n` values at once (lane `j`
 /// is group `j`; see `loadGroupLanes`); `levels` receives the stored levels (`level + nmax`, zeros
 /// for an all-zero group) as floats in the same layout, `scratch` holds `3·n` lanes (candidate
 /// levels, and the products `w` and `w·x` that C recomputes at each step).
@@ -144,27 +145,16 @@ internal func makeQXQuants(
     _ n: Int, _ nmax: Int, _ x: UnsafePointer<SIMD8<Float>>, _ levels: UnsafeMutablePointer<SIMD8<Float>>,
     scratch laux: UnsafeMutablePointer<SIMD8<Float>>
 ) -> SIMD8<Float> {
-    let (max, amax) = signedMaxMagnitude(n, x)
-    // An all-zero group's result is fixed here; its lane computes along but is overwritten at the end.
-    let allZero = amax .< kGroupMaxEps
-    let fmax = Float(nmax)
-    var iscale = -fmax / max
     let w = laux + n
     let wx = w + n
-    var sumlx = SIMD8<Float>()
-    var suml2 = SIMD8<Float>()
-    for i in 0..<n {
-        let l = nearestLevel(iscale * x[i], -fmax, fmax - 1)
-        levels[i] = l
-        w[i] = x[i] * x[i]
-        wx[i] = w[i] * x[i]
-        sumlx += wx[i] * l
-        suml2 += w[i] * l * l
-    }
+    let fmax = Float(nmax)
+    let fit = signedFirstFit(n, nmax, x, levels, w: w, wx: wx)
+    let max = fit.max, allZero = fit.allZero
+    var sumlx = fit.sumlx, suml2 = fit.suml2
     var scale = (sumlx / suml2).replacing(with: 0, where: suml2 .== 0)
     var best = scale * sumlx
     for step in -9...9 where step != 0 {
-        iscale = -(fmax + 0.1 * Float(step)) / max
+        let iscale = -(fmax + 0.1 * Float(step)) / max
         sumlx = SIMD8<Float>()
         suml2 = SIMD8<Float>()
         for i in 0..<n {
@@ -184,6 +174,32 @@ internal func makeQXQuants(
     return scale.replacing(with: 0, where: allZero)
 }
 
+/// The first fit of `make_qx_quants` and `make_q3_quants` (weights `x²`) on eight lanes: the signed
+/// maximum, the levels at the inverse scale `-nmax / max` into `levels`, `w = x²` and `w·x` (which C
+/// recomputes as the same float products at every use) into `w` and `wx`, and the sums `Σ w·x·l`,
+/// `Σ w·l²`. `allZero` marks the groups below `GROUP_MAX_EPS`: C returns early for them; their lanes
+/// compute along and callers overwrite their results.
+@inline(__always)
+internal func signedFirstFit(
+    _ n: Int, _ nmax: Int, _ x: UnsafePointer<SIMD8<Float>>, _ levels: UnsafeMutablePointer<SIMD8<Float>>,
+    w: UnsafeMutablePointer<SIMD8<Float>>, wx: UnsafeMutablePointer<SIMD8<Float>>
+) -> (max: SIMD8<Float>, allZero: SIMDMask<SIMD8<Int32>>, sumlx: SIMD8<Float>, suml2: SIMD8<Float>) {
+    let (max, amax) = signedMaxMagnitude(n, x)
+    let fmax = Float(nmax)
+    let iscale = -fmax / max
+    var sumlx = SIMD8<Float>()
+    var suml2 = SIMD8<Float>()
+    for i in 0..<n {
+        let l = nearestLevel(iscale * x[i], -fmax, fmax - 1)
+        levels[i] = l
+        w[i] = x[i] * x[i]
+        wx[i] = w[i] * x[i]
+        sumlx += wx[i] * l
+        suml2 += w[i] * l * l
+    }
+    return (max, amax .< kGroupMaxEps, sumlx, suml2)
+}
+
 /// The value of largest magnitude (the first one, on ties) and that magnitude in each lane, as the
 /// scans of `make_qx_quants` and `make_q3_quants` find them (see `signedMaxMagnitude`).
 @inline(__always)
@@ -199,7 +215,7 @@ internal func signedMaxMagnitude(_ n: Int, _ x: UnsafePointer<SIMD8<Float>>) -> 
     return (max, amax)
 }
 
-/// `makeQ3Quants` with `doRmse` on eight groups of `n` values at once (lane `j` is group `j`; see
+/// `make_q3_quants` with `do_rmse` on eight groups of `n` values at once (lane `j` is group `j`; see
 /// `loadGroupLanes`); `levels` receives the stored levels (`level + nmax`, zeros for an all-zero
 /// group) as floats in the same layout, `scratch` holds `2n` lanes (the weights `w = x²`, then
 /// `w·x`, which C recomputes as the same float product at every use). The five
@@ -212,22 +228,11 @@ internal func makeQ3Quants(
     _ n: Int, _ nmax: Int, _ x: UnsafePointer<SIMD8<Float>>, _ levels: UnsafeMutablePointer<SIMD8<Float>>,
     scratch w: UnsafeMutablePointer<SIMD8<Float>>
 ) -> SIMD8<Float> {
-    let (max, amax) = signedMaxMagnitude(n, x)
-    // An all-zero group's result is fixed here; its lane computes along but is overwritten at the end.
-    let allZero = amax .< kGroupMaxEps
-    let fmax = Float(nmax)
-    let iscale = -fmax / max
     let wx = w + n
-    var sumlx = SIMD8<Float>()
-    var suml2 = SIMD8<Float>()
-    for i in 0..<n {
-        let l = nearestLevel(iscale * x[i], -fmax, fmax - 1)
-        levels[i] = l
-        w[i] = x[i] * x[i]
-        wx[i] = w[i] * x[i]
-        sumlx += wx[i] * l
-        suml2 += w[i] * l * l
-    }
+    let fmax = Float(nmax)
+    let fit = signedFirstFit(n, nmax, x, levels, w: w, wx: wx)
+    let allZero = fit.allZero
+    var sumlx = fit.sumlx, suml2 = fit.suml2
     for _ in 0..<5 {
         var changed = false
         for i in 0..<n {
