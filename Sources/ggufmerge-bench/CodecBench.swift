@@ -140,8 +140,9 @@ struct GGMLHarness: CustomStringConvertible {
 
     struct Unavailable: Error, CustomStringConvertible { var description: String }
 
-    /// The compiled harness, and the file of floats it reads.
+    /// The compiled harness, the file of floats it reads and their count.
     var binary = "", input = "", dir = ""
+    var count = 0
 
     /// Compiles the harness and writes `floats` for it to `dir` (where each run leaves one
     /// `<type>.bin` encoding per codec).
@@ -177,13 +178,13 @@ struct GGMLHarness: CustomStringConvertible {
         guard FileManager.default.createFile(atPath: input, contents: floats.withUnsafeBytes { Data($0) }) else {
             return .failure(Unavailable(description: "cannot write \(input)"))
         }
-        return .success(GGMLHarness(source: root, simd: simd, binary: binary, input: input, dir: dir))
+        return .success(GGMLHarness(source: root, simd: simd, binary: binary, input: input, dir: dir,
+                                    count: floats.count))
     }
 
     /// One run of the harness: best encode and decode seconds by type name ("Q8_0-cpu": the SIMD
     /// encoder, no decoder), or nil if it failed.
     func run(rowLength: Int, minimumSeconds: Double, only: Set<String>?) -> [String: (encode: Double, decode: Double?)]? {
-        let count = ((try? FileManager.default.attributesOfItem(atPath: input)[.size]) as? Int ?? 0) / 4
         guard let output = Self.run(binary, [input, "\(count)", "\(rowLength)", dir, "\(minimumSeconds)"]
                                         + (only.map { [$0.sorted().joined(separator: ",") + ",Q8_0-cpu"] } ?? [])) else { return nil }
         var seconds: [String: (encode: Double, decode: Double?)] = [:]
