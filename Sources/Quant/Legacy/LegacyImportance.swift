@@ -38,3 +38,45 @@ internal func fifthBits32(_ levels: UnsafePointer<UInt8>) -> UInt32 {
     for j in 0..<32 { qh |= UInt32((levels[j] & 0x10) &>> 4) &<< UInt32(j) }
     return qh
 }
+
+/// The weighted path of `quantize_row_q4_0_impl` and `…q5_0_impl`: each block fitted by
+/// `make_qx_quants(32, nmax, …, 1, weights)`; its scale goes to bytes 0..<2 as F16 and `pack` stores
+/// the 32 levels (`0 ..< 2·nmax`) after it.
+@inline(__always)
+internal func quantizeWeightedSymmetric(
+    nmax: Int, blockBytes: Int, _ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, rows: Int,
+    rowLength: Int, importance: UnsafePointer<Float>,
+    pack: (_ levels: UnsafePointer<UInt8>, _ block: UnsafeMutableRawPointer) -> Void
+) {
+    withUnsafeTemporaryAllocation(of: Int8.self, capacity: 32) { buffer in
+        let signed = buffer.baseAddress!
+        forEachWeightedLegacyBlock(rows: rows, rowLength: rowLength, blockBytes: blockBytes, src, dst,
+                                   importance: importance) { x, block, weights in
+            let d = makeQXQuants(32, nmax, x, signed, weights: weights)
+            block.storeHalf(floatToHalf(d), at: 0)
+            signed.withMemoryRebound(to: UInt8.self, capacity: 32) { levels in pack(levels, block) }
+        }
+    }
+}
+
+/// The weighted path of `quantize_row_q4_1_impl` and `…q5_1_impl`: each block fitted by
+/// `make_qkx3_quants(32, nmax, …, -0.9, 0.05, 36, false)`; the scale and minus the fitted minimum go
+/// to bytes 0..<4 as F16 and `pack` stores the 32 levels (`0 ... nmax`) after them.
+@inline(__always)
+internal func quantizeWeightedAsymmetric(
+    nmax: Int, blockBytes: Int, _ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, rows: Int,
+    rowLength: Int, importance: UnsafePointer<Float>,
+    pack: (_ levels: UnsafePointer<UInt8>, _ block: UnsafeMutableRawPointer) -> Void
+) {
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
+        let levels = buffer.baseAddress!
+        forEachWeightedLegacyBlock(rows: rows, rowLength: rowLength, blockBytes: blockBytes, src, dst,
+                                   importance: importance) { x, block, weights in
+            let (d, min) = makeQKX3Quants(32, nmax, x, weights: weights, levels, scratch: levels + 32,
+                                          rmin: -0.9, rdelta: 0.05, nstep: 36, useMad: false)
+            block.storeHalf(floatToHalf(d), at: 0)
+            block.storeHalf(floatToHalf(-min), at: 2)
+            pack(levels, block)
+        }
+    }
+}

@@ -5,16 +5,9 @@ extension Q4_1: WeightedBlockQuantizer {
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, rows: Int,
                                 rowLength: Int, importance: UnsafePointer<Float>?) {
         guard let importance else { return quantize(src, into: dst, blocks: rows &* rowLength / 32) }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
-            let levels = buffer.baseAddress!
-            forEachWeightedLegacyBlock(rows: rows, rowLength: rowLength, blockBytes: blockBytes, src, dst,
-                                       importance: importance) { x, block, weights in
-                let (d, min) = makeQKX3Quants(32, 15, x, weights: weights, levels, scratch: levels + 32,
-                                              rmin: -0.9, rdelta: 0.05, nstep: 36, useMad: false)
-                block.storeHalf(floatToHalf(d), at: 0)
-                block.storeHalf(floatToHalf(-min), at: 2)
-                packNibbles32(levels, into: block + 4)
-            }
+        quantizeWeightedAsymmetric(nmax: 15, blockBytes: blockBytes, src, into: dst, rows: rows, rowLength: rowLength,
+                                   importance: importance) { levels, block in
+            packNibbles32(levels, into: block + 4)
         }
     }
 }
