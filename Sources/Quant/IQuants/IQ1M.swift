@@ -34,16 +34,14 @@ public enum IQ1_M: WeightedBlockQuantizer, LatticeQuantizer {
                     let word = Int(scaleWord(block, ib / 2))
                     let dl1 = d * Float(2 &* ((word &>> (6 &* (ib % 2))) & 7) &+ 1)
                     let dl2 = d * Float(2 &* ((word &>> (6 &* (ib % 2) &+ 3)) & 7) &+ 1)
-                    for l in 0..<4 {
-                        let qh = Int(block.load(fromByteOffset: 32 &+ 2 &* ib &+ l / 2, as: UInt8.self))
-                        let high = l % 2 == 0 ? (qh &<< 8) & 0x700 : (qh &<< 4) & 0x700
-                        let index = Int(block.load(fromByteOffset: 4 &* ib &+ l, as: UInt8.self)) | high
-                        let shift: Float = qh & (l % 2 == 0 ? 0x08 : 0x80) != 0 ? -delta : delta
-                        let dl = l < 2 ? dl1 : dl2
-                        let y = dst + (i &* 256 &+ 32 &* ib &+ 8 &* l)
-                        for j in 0..<8 {
-                            y[j] = dl * (gridValue(grid[index], j) + shift)
-                        }
+                    for pair in 0..<2 {  // grid points 2·pair and 2·pair + 1, their shifts in one byte
+                        let qh = Int(block.load(fromByteOffset: 32 &+ 2 &* ib &+ pair, as: UInt8.self))
+                        let low = Int(block.load(fromByteOffset: 4 &* ib &+ 2 &* pair, as: UInt8.self))
+                        let high = Int(block.load(fromByteOffset: 4 &* ib &+ 2 &* pair &+ 1, as: UInt8.self))
+                        let points = SIMD2(grid[low | (qh &<< 8) & 0x700], grid[high | (qh &<< 4) & 0x700])
+                        ByteLanes(signed: unsafeBitCast(points, to: SIMD16<UInt8>.self))
+                            .store(adding: qh & 0x08 != 0 ? -delta : delta, qh & 0x80 != 0 ? -delta : delta,
+                                   times: pair == 0 ? dl1 : dl2, to: dst + (i &* 256 &+ 32 &* ib &+ 16 &* pair))
                     }
                 }
             }

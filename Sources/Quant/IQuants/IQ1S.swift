@@ -28,12 +28,12 @@ public enum IQ1_S: WeightedBlockQuantizer, LatticeQuantizer {
                     let qh = Int(UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 34 &+ 2 &* ib, as: UInt16.self)))
                     let dl = d * Float(2 &* ((qh &>> 12) & 7) &+ 1)
                     let shift: Float = qh & 0x8000 != 0 ? -delta : delta
-                    for l in 0..<4 {
-                        let index = Int(block.load(fromByteOffset: 2 &+ 4 &* ib &+ l, as: UInt8.self)) | ((qh &>> (3 &* l)) & 7) &<< 8
-                        let y = dst + (i &* 256 &+ 32 &* ib &+ 8 &* l)
-                        for j in 0..<8 {
-                            y[j] = dl * (gridValue(grid[index], j) + shift)
-                        }
+                    for pair in 0..<2 {  // grid points 2·pair and 2·pair + 1, as IQ1_M decodes them
+                        let l = 2 &* pair
+                        let low = Int(block.load(fromByteOffset: 2 &+ 4 &* ib &+ l, as: UInt8.self)) | ((qh &>> (3 &* l)) & 7) &<< 8
+                        let high = Int(block.load(fromByteOffset: 3 &+ 4 &* ib &+ l, as: UInt8.self)) | ((qh &>> (3 &* l &+ 3)) & 7) &<< 8
+                        ByteLanes(signed: unsafeBitCast(SIMD2(grid[low], grid[high]), to: SIMD16<UInt8>.self))
+                            .store(adding: shift, shift, times: dl, to: dst + (i &* 256 &+ 32 &* ib &+ 16 &* pair))
                     }
                 }
             }

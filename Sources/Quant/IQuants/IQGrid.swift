@@ -7,12 +7,6 @@ func gridMagnitude<Point: FixedWidthInteger>(_ point: Point, _ j: Int) -> Float 
     Float(UInt8(truncatingIfNeeded: point &>> (8 &* j)))
 }
 
-/// Element `j` of an `iq1s_grid` point, a value in {-1, 0, 1} (`(const int8_t *)(grid + index)[j]`).
-@inlinable @inline(__always)
-func gridValue(_ point: UInt64, _ j: Int) -> Float {
-    Float(Int8(truncatingIfNeeded: point &>> (8 &* j)))
-}
-
 /// ggml's `signs & kmask_iq2xs[j] ? -1.f : 1.f`: the factor bit `j` of `signs` stands for.
 @inlinable @inline(__always)
 func signFactor(_ signs: UInt8, _ j: Int) -> Float {

@@ -31,14 +31,19 @@ public enum MXFP4: BlockQuantizer {
     @inlinable
     public static func dequantize(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, blocks: Int) {
         let levels = levels
-        for i in 0..<blocks {
-            let block = src + i &* blockBytes
-            let y = dst + i &* 32
-            let d = halfScale(block.load(as: UInt8.self))
-            for j in 0..<16 {
-                let q = block.load(fromByteOffset: 1 &+ j, as: UInt8.self)
-                y[j] = levels[Int(q & 0x0F)] * d
-                y[j &+ 16] = levels[Int(q &>> 4)] * d
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 1) { table in
+            // The block's sixteen values, `kvalues_mxfp4[q]·d` as ggml rounds them, then one look-up
+            // per code.
+            let values = UnsafeMutableRawPointer(table.baseAddress!).assumingMemoryBound(to: Float.self)
+            for i in 0..<blocks {
+                let block = src + i &* blockBytes
+                let y = dst + i &* 32
+                table[0] = levels * halfScale(block.load(as: UInt8.self))
+                for j in 0..<16 {
+                    let q = block.load(fromByteOffset: 1 &+ j, as: UInt8.self)
+                    y[j] = values[Int(q & 0x0F)]
+                    y[j &+ 16] = values[Int(q &>> 4)]
+                }
             }
         }
     }

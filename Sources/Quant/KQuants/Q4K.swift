@@ -12,20 +12,18 @@ public enum Q4_K: BlockQuantizer {
 
     /// Bit-exact with llama.cpp's `dequantize_row_q4_K`.
     public static func dequantize(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, blocks: Int) {
-        withGroupPairScratch { levels, wide in
-            for i in 0..<blocks {
-                let block = src + i &* blockBytes
-                let bytes = block.assumingMemoryBound(to: UInt8.self)
-                let d = block.loadHalf(at: 0)
-                let dmin = block.loadHalf(at: 2)
-                for chunk in 0..<4 {
-                    let q = bytes + (16 &+ 32 &* chunk)
-                    for l in 0..<32 {
-                        levels[l] = q[l] & 0xF
-                        levels[32 &+ l] = q[l] &>> 4
-                    }
-                    dequantizeGroupPair(levels, chunk, scales: bytes + 4, d: d, dmin: dmin, scratch: wide,
-                                        into: dst + (i &* kQK &+ 64 &* chunk))
+        for i in 0..<blocks {
+            let block = src + i &* blockBytes
+            let d = block.loadHalf(at: 0)
+            let dmin = block.loadHalf(at: 2)
+            for chunk in 0..<4 {
+                let y = dst + (i &* kQK &+ 64 &* chunk)
+                let (d1, min1, d2, min2) = groupPairScales(chunk, block + 4, d: d, dmin: dmin)
+                for half in 0..<2 {
+                    let (a, b) = ByteLanes.widen(block.loadUnaligned(fromByteOffset: 16 &+ 32 &* chunk &+ 16 &* half,
+                                                                     as: SIMD16<UInt8>.self))
+                    ByteLanes(words: a & 0xF, b & 0xF).store(times: d1, minus: min1, to: y + 16 &* half)
+                    ByteLanes(words: a &>> 4, b &>> 4).store(times: d2, minus: min2, to: y + (32 &+ 16 &* half))
                 }
             }
         }
@@ -56,34 +54,16 @@ public enum Q4_K: BlockQuantizer {
 // MARK: - The scale-and-min scheme shared with Q5_K
 
 extension Q4_K {
-    /// Runs `body` with scratch for `dequantizeGroupPair`: 64 levels as bytes, 64 as `Int32`.
+    /// The scales and offsets of groups `2·chunk` and `2·chunk + 1`, `d·sc` and `dmin·m`, rounded as
+    /// `dequantize_row_q4_K` and `dequantize_row_q5_K` round them before their one product and one
+    /// difference per level.
     @inline(__always)
-    static func withGroupPairScratch(
-        _ body: (UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Int32>) -> Void
-    ) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { narrow in
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: 64) { wide in
-                body(narrow.baseAddress!, wide.baseAddress!)
-            }
-        }
-    }
-
-    /// Decodes groups `2·chunk` and `2·chunk + 1` (64 levels) as `d·sc·q − dmin·m`, the way
-    /// `dequantize_row_q4_K` and `dequantize_row_q5_K` round: `d·sc` and `dmin·m` first, then one
-    /// product and one difference. The levels are widened to `Int32` in a loop of their own first:
-    /// the byte loops of the callers and both loops here then vectorize at full width.
-    @inline(__always)
-    static func dequantizeGroupPair(
-        _ levels: UnsafePointer<UInt8>, _ chunk: Int, scales: UnsafePointer<UInt8>, d: Float, dmin: Float,
-        scratch wide: UnsafeMutablePointer<Int32>, into y: UnsafeMutablePointer<Float>
-    ) {
-        for l in 0..<64 { wide[l] = Int32(levels[l]) }
-        let (sc1, m1) = scaleMinK4(2 &* chunk, scales)
-        let (sc2, m2) = scaleMinK4(2 &* chunk &+ 1, scales)
-        let d1 = d * Float(sc1), min1 = dmin * Float(m1)
-        let d2 = d * Float(sc2), min2 = dmin * Float(m2)
-        for l in 0..<32 { y[l] = d1 * Float(wide[l]) - min1 }
-        for l in 0..<32 { y[32 &+ l] = d2 * Float(wide[32 &+ l]) - min2 }
+    static func groupPairScales(_ chunk: Int, _ scales: UnsafeRawPointer, d: Float, dmin: Float)
+        -> (d1: Float, min1: Float, d2: Float, min2: Float) {
+        let bytes = scales.assumingMemoryBound(to: UInt8.self)
+        let (sc1, m1) = scaleMinK4(2 &* chunk, bytes)
+        let (sc2, m2) = scaleMinK4(2 &* chunk &+ 1, bytes)
+        return (d * Float(sc1), dmin * Float(m1), d * Float(sc2), dmin * Float(m2))
     }
 }
 

@@ -12,23 +12,21 @@ public enum Q5_K: BlockQuantizer {
 
     /// Bit-exact with llama.cpp's `dequantize_row_q5_K`.
     public static func dequantize(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, blocks: Int) {
-        Q4_K.withGroupPairScratch { levels, wide in
-            for i in 0..<blocks {
-                let block = src + i &* blockBytes
-                let bytes = block.assumingMemoryBound(to: UInt8.self)
-                let qh = bytes + 16
-                let d = block.loadHalf(at: 0)
-                let dmin = block.loadHalf(at: 2)
-                for chunk in 0..<4 {
-                    let ql = bytes + (48 &+ 32 &* chunk)
-                    let shift = UInt8(truncatingIfNeeded: 2 &* chunk)
-                    for l in 0..<32 {
-                        let high = qh[l] &>> shift
-                        levels[l] = (ql[l] & 0xF) | ((high & 1) &<< 4)
-                        levels[32 &+ l] = (ql[l] &>> 4) | ((high & 2) &<< 3)
-                    }
-                    Q4_K.dequantizeGroupPair(levels, chunk, scales: bytes + 4, d: d, dmin: dmin, scratch: wide,
-                                             into: dst + (i &* kQK &+ 64 &* chunk))
+        for i in 0..<blocks {
+            let block = src + i &* blockBytes
+            let d = block.loadHalf(at: 0)
+            let dmin = block.loadHalf(at: 2)
+            for chunk in 0..<4 {
+                let y = dst + (i &* kQK &+ 64 &* chunk)
+                let (d1, min1, d2, min2) = Q4_K.groupPairScales(chunk, block + 4, d: d, dmin: dmin)
+                let shift = UInt32(truncatingIfNeeded: 2 &* chunk)
+                for half in 0..<2 {
+                    let ql = block.loadUnaligned(fromByteOffset: 48 &+ 32 &* chunk &+ 16 &* half, as: SIMD4<UInt32>.self)
+                    let qh = block.loadUnaligned(fromByteOffset: 16 &+ 16 &* half, as: SIMD4<UInt32>.self) &>> shift
+                    ByteLanes((ql & 0x0F0F_0F0F) | ((qh & 0x0101_0101) &<< 4))
+                        .store(times: d1, minus: min1, to: y + 16 &* half)
+                    ByteLanes(((ql &>> 4) & 0x0F0F_0F0F) | ((qh & 0x0202_0202) &<< 3))
+                        .store(times: d2, minus: min2, to: y + (32 &+ 16 &* half))
                 }
             }
         }

@@ -55,6 +55,35 @@ func absMax32(_ x: UnsafePointer<Float>) -> (amax: Float, max: Float) {
     return (Float(bitPattern: acc), x[Int(first)])
 }
 
+/// ``absMax32(_:)`` and whether all 32 floats are finite. Finite blocks (every real model's) scan in
+/// floats, and the first element of largest magnitude is the lowest bit of a mask; the others take
+/// ``absMax32(_:)``.
+@inlinable @inline(__always)
+func scanAbsMax32(_ x: UnsafePointer<Float>) -> (amax: Float, max: Float, finite: Bool) {
+    var special: UInt32 = 0
+    var amax: Float = 0
+    for j in 0..<32 {
+        special |= (x[j].bitPattern & 0x7F80_0000) &+ 0x0080_0000
+        amax = amax > x[j].magnitude ? amax : x[j].magnitude
+    }
+    guard special & 0x8000_0000 == 0 else {
+        let (amax, max) = absMax32(x)
+        return (amax, max, false)
+    }
+    guard amax != 0 else { return (0, 0, true) }
+    var first: UInt32 = 0
+    for j in 0..<32 { first |= (x[j].magnitude == amax ? 1 : 0) &<< UInt32(j) }
+    return (amax, x[first.trailingZeroBitCount], true)
+}
+
+/// `MIN(top, (int8_t)t)` for `0 < t < 2²²`: the floor by the magic number, in floats, then its bits.
+@inlinable @inline(__always)
+func flooredLevel(_ t: Float, below top: Float) -> UInt32 {
+    let nearest = (t + 12_582_912) - 12_582_912
+    let floor = nearest > t ? nearest - 1 : nearest
+    return ((floor < top ? floor : top) + 8_388_608).bitPattern & 0xFF
+}
+
 /// The first ±0 among 32 floats (called when a scan's extreme is zero, so one exists).
 @inlinable
 func firstZero32(_ x: UnsafePointer<Float>) -> Float {

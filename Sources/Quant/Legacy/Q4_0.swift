@@ -34,16 +34,16 @@ public enum Q4_0: BlockQuantizer {
         for i in 0..<blocks {
             let x = src + i &* 32
             let block = dst + i &* blockBytes
-            let (amax, max) = absMax32(x)
+            let (amax, max, finite) = scanAbsMax32(x)
             let d = max / -8
             let id: Float = d != 0 ? 1 / d : 0
             block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
-            if allFinite32(x) && (amax * id.magnitude) < 0x1p21 {
-                // |x·id + 8.5| < 2²²: the vectorizable conversion is exact.
+            if finite && (amax * id.magnitude) < 0x1p21 {
+                // 0 < x·id + 8.5 < 2²².
+                let qs = (block + 2).assumingMemoryBound(to: UInt8.self)
                 for j in 0..<16 {
-                    let q0 = UInt8(truncatingIfNeeded: Swift.min(15, truncatedSmall(x[j] * id + 8.5)))
-                    let q1 = UInt8(truncatingIfNeeded: Swift.min(15, truncatedSmall(x[j &+ 16] * id + 8.5)))
-                    block.storeBytes(of: q0 | (q1 &<< 4), toByteOffset: 2 &+ j, as: UInt8.self)
+                    let q0 = flooredLevel(x[j] * id + 8.5, below: 15), q1 = flooredLevel(x[j &+ 16] * id + 8.5, below: 15)
+                    qs[j] = UInt8(truncatingIfNeeded: q0 | (q1 &<< 4))
                 }
             } else {
                 for j in 0..<16 {

@@ -35,16 +35,16 @@ public enum Q5_0: BlockQuantizer {
         for i in 0..<blocks {
             let x = src + i &* 32
             let block = dst + i &* blockBytes
-            let (amax, max) = absMax32(x)
+            let (amax, max, finite) = scanAbsMax32(x)
             let d = max / -16
             let id: Float = d != 0 ? 1 / d : 0
             block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
             var qh: UInt32 = 0
-            if allFinite32(x) && (amax * id.magnitude) < 0x1p21 {
-                // |x·id + 16.5| < 2²²: the vectorizable conversion is exact.
+            if finite && (amax * id.magnitude) < 0x1p21 {
+                // 0 < x·id + 16.5 < 2²².
                 for j in 0..<16 {
-                    let q0 = UInt8(truncatingIfNeeded: Swift.min(31, truncatedSmall(x[j] * id + 16.5)))
-                    let q1 = UInt8(truncatingIfNeeded: Swift.min(31, truncatedSmall(x[j &+ 16] * id + 16.5)))
+                    let q0 = UInt8(truncatingIfNeeded: flooredLevel(x[j] * id + 16.5, below: 31))
+                    let q1 = UInt8(truncatingIfNeeded: flooredLevel(x[j &+ 16] * id + 16.5, below: 31))
                     block.storeBytes(of: (q0 & 0x0F) | ((q1 & 0x0F) &<< 4), toByteOffset: 6 &+ j, as: UInt8.self)
                     qh |= (UInt32(q0 & 0x10) &>> 4) &<< UInt32(j)
                     qh |= (UInt32(q1 & 0x10) &>> 4) &<< UInt32(j &+ 16)

@@ -15,10 +15,8 @@ public enum Q8_0: BlockQuantizer {
             let block = src + i &* blockBytes
             let y = dst + i &* 32
             let d = halfToFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
-            let qs = block + 2
-            for j in 0..<32 {
-                y[j] = Float(qs.load(fromByteOffset: j, as: Int8.self)) * d
-            }
+            ByteLanes(signed: block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)).store(times: d, to: y)
+            ByteLanes(signed: block.loadUnaligned(fromByteOffset: 18, as: SIMD16<UInt8>.self)).store(times: d, to: y + 16)
         }
     }
 

@@ -19,25 +19,31 @@ public enum TQ1_0: BlockQuantizer {
             let block = src + i &* blockBytes
             let d = block.loadHalf(at: 52)
             let y = dst + i &* 256
-            decodeRun(block, 32, 5, into: y, d)
-            decodeRun(block + 32, 16, 5, into: y + 160, d)
-            decodeRun(block + 48, 4, 4, into: y + 240, d)
+            decodeRun(block, 5, into: y, stride: 32, d)
+            decodeRun(block + 16, 5, into: y + 16, stride: 32, d)
+            decodeRun(block + 32, 5, into: y + 160, stride: 16, d)
+            // The last 4 bytes hold 4 trits each, element 240 + 4·n + m being trit n of byte m: the
+            // bytes four times over, times 3ⁿ.
+            let last = SIMD4<UInt32>(repeating: block.loadUnaligned(fromByteOffset: 48, as: UInt32.self))
+            let (low, high) = ByteLanes.widen(unsafeBitCast(last, to: SIMD16<UInt8>.self))
+            let a = ((low &* SIMD8(1, 1, 1, 1, 3, 3, 3, 3)) & 0xFF) &* 3, b = ((high &* SIMD8(9, 9, 9, 9, 27, 27, 27, 27)) & 0xFF) &* 3
+            ByteLanes(words: a &>> 8, b &>> 8, minus: 0x1p23 + 1).store(times: d, to: y + 240)
         }
     }
 
-    /// `count` bytes of `trits` trits each; trit `n` of byte `m` is element `m + count·n`.
+    /// Sixteen bytes of `trits` trits each; trit `n` of byte `m` is element `m + stride·n`: ggml's
+    /// `((uint8_t)(q·3ⁿ)·3) >> 8`, less one, in 16-bit lanes, where `(uint8_t)(q·3ⁿ⁺¹)` is the low
+    /// byte of the same `(uint8_t)(q·3ⁿ)·3`.
     @inlinable @inline(__always)
-    static func decodeRun(_ bytes: UnsafeRawPointer, _ count: Int, _ trits: Int,
-                       into y: UnsafeMutablePointer<Float>, _ d: Float) {
-        var pow3: UInt8 = 1
+    static func decodeRun(_ bytes: UnsafeRawPointer, _ trits: Int, into y: UnsafeMutablePointer<Float>,
+                          stride: Int, _ d: Float) {
+        var (low, high) = ByteLanes.widen(bytes.loadUnaligned(as: SIMD16<UInt8>.self))
         for n in 0..<trits {
-            let out = y + n &* count
-            for m in 0..<count {
-                let q = bytes.load(fromByteOffset: m, as: UInt8.self) &* pow3
-                let xi = Int32((UInt16(q) &* 3) &>> 8)
-                out[m] = Float(xi &- 1) * d
-            }
-            pow3 &*= 3
+            low &*= 3
+            high &*= 3
+            ByteLanes(words: low &>> 8, high &>> 8, minus: 0x1p23 + 1).store(times: d, to: y + stride &* n)
+            low &= 0xFF
+            high &= 0xFF
         }
     }
 
