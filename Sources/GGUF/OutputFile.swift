@@ -18,6 +18,13 @@ struct OutputFile {
     private(set) var descriptor: Int32
     /// Bytes handed to `write` so far (buffered or not).
     private(set) var position = 0
+    /// Bytes whose write-back to disk has been started (see `startWriteBack`).
+    private var writeBackStarted = 0
+
+    /// Written bytes are handed to the disk every this many: the kernel would otherwise hold them until
+    /// `fsync` (below its dirty-memory threshold, for half a minute), and the whole file's disk time
+    /// would come after the last tensor instead of during the merge.
+    static let writeBackChunk = 64 << 20
 
     static func temporaryPath(for path: String) -> String {
         let slash = path.lastIndex(of: "/")
@@ -54,6 +61,17 @@ struct OutputFile {
             left -= n
             position += n
         }
+        if position - writeBackStarted >= Self.writeBackChunk { startWriteBack() }
+    }
+
+    /// Starts writing the bytes written since the last call to disk, without waiting. On Linux,
+    /// `POSIX_FADV_DONTNEED` on dirty pages starts their write-back (and drops the clean ones: the
+    /// output is not read again); elsewhere the final `fsync` does all of it.
+    private mutating func startWriteBack() {
+        #if os(Linux)
+        _ = posix_fadvise(descriptor, off_t(writeBackStarted), off_t(position - writeBackStarted), POSIX_FADV_DONTNEED)
+        #endif
+        writeBackStarted = position
     }
 
     /// Flushes to disk and closes the descriptor.
