@@ -28,6 +28,19 @@ internal func anyLane(_ mask: SIMDMask<SIMD8<Int32>>) -> Bool {
     return (words[0] | words[1] | words[2] | words[3]) != 0
 }
 
+/// Whether any lane of `bits` (a mask's lanes, all ones or zero) is set.
+@inline(__always)
+internal func anyLane(_ bits: SIMD8<Int32>) -> Bool {
+    let words = unsafeBitCast(bits, to: SIMD4<UInt64>.self)
+    return (words[0] | words[1] | words[2] | words[3]) != 0
+}
+
+/// A mask's lanes as integers (all ones where set), so that masks combine with plain integer `&`.
+@inline(__always)
+internal func laneBits(_ mask: SIMDMask<SIMD8<Int32>>) -> SIMD8<Int32> {
+    unsafeBitCast(mask, to: SIMD8<Int32>.self)
+}
+
 /// The integers in eight lanes of small non-negative whole floats (levels), by the magic-number
 /// trick: exact for values in `0 ..< 2²³`.
 @inline(__always)
@@ -248,13 +261,15 @@ internal func makeQ3Quants(
             var slx = sumlx - wx[i] * li
             var sl2 = suml2 - w[i] * li * li
             let newL = nearestLevel(x[i] * sl2 / slx, -fmax, fmax - 1)
-            let differs = (slx .> 0) .& (newL .!= li)
+            let differs = laneBits(slx .> 0) & laneBits(newL .!= li)
+            if !anyLane(differs) { continue }
             slx += wx[i] * newL
             sl2 += w[i] * newL * newL
-            let accepted = differs .& (sl2 .> 0) .& (slx * slx * suml2 .> sumlx * sumlx * sl2)
+            let acceptedBits = differs & laneBits(sl2 .> 0) & laneBits(slx * slx * suml2 .> sumlx * sumlx * sl2)
             // Usually no lane changes: the branch (as C's) lets the next element start before this
             // one's comparison is known.
-            if !anyLane(accepted) { continue }
+            if !anyLane(acceptedBits) { continue }
+            let accepted = unsafeBitCast(acceptedBits, to: SIMDMask<SIMD8<Int32>>.self)
             levels[i].replace(with: newL, where: accepted)
             sumlx.replace(with: slx, where: accepted)
             suml2.replace(with: sl2, where: accepted)
