@@ -1,5 +1,5 @@
 /// Drives one unit's merge over row pieces: the statistics passes the merge asks for, then the row
-/// pass. The one loop every merge runs through, whether the rows come from GGUF files (the engine)
+/// pass. `store` may be called more than once per piece, for consecutive slices of its rows, in order. The one loop every merge runs through, whether the rows come from GGUF files (the engine)
 /// or from memory (`MergeMethod.merge(_:into:)`).
 ///
 /// Pieces have `rowsPerPiece` rows (the last one fewer) and are processed `piecesPerBatch` at a time
@@ -11,6 +11,10 @@ struct PieceDriver {
     var rowsPerPiece: Int
     var piecesPerBatch: Int
     var threads: Int
+
+    /// Floats per input in a slice of a row-local merge's piece (at least one row): with the output
+    /// and the spare, a slice's buffers fit a core's L2 cache.
+    static let sliceElements = 8192
 
     /// Where a piece's rows go once merged: `rows` are its rows in the unit, `batchRows` the same
     /// counted from the start of the current batch; `merged` holds them, `spare` is scratch of the
@@ -75,15 +79,21 @@ struct PieceDriver {
             try merge.finishPass()
         }
         let fixed = merge
+        // A row-local merge's piece runs as slices of a few rows, whose buffers stay in the core's own
+        // cache from decoding to encoding; its output rows are the same whatever the slicing.
+        let sliceRows = M.self is any RowLocalMerge.Type ? max(1, Self.sliceElements / max(rowLength, 1)) : pieceRows
         for start in stride(from: 0, to: rows, by: batchRows) {
             let batch = start ..< min(rows, start + batchRows)
             try parallelChunks(count: batch.count, chunk: pieceRows, threads: workers) { (worker, local) throws(MergeError) in
-                let rows = (batch.lowerBound + local.lowerBound) ..< (batch.lowerBound + local.upperBound)
-                let slots = buffers(worker, rows)
-                let inputs = Array(slots.prefix(unit.inputCount))
-                try load(rows, inputs)
-                fixed.merge(piece(inputs, rows), into: slots[unit.inputCount])
-                try store(rows, local, slots[unit.inputCount], slots[unit.inputCount + 1])
+                for sliceStart in stride(from: local.lowerBound, to: local.upperBound, by: sliceRows) {
+                    let local = sliceStart ..< min(local.upperBound, sliceStart + sliceRows)
+                    let rows = (batch.lowerBound + local.lowerBound) ..< (batch.lowerBound + local.upperBound)
+                    let slots = buffers(worker, rows)
+                    let inputs = Array(slots.prefix(unit.inputCount))
+                    try load(rows, inputs)
+                    fixed.merge(piece(inputs, rows), into: slots[unit.inputCount])
+                    try store(rows, local, slots[unit.inputCount], slots[unit.inputCount + 1])
+                }
             }
             try batchDone(batch, true)
         }
