@@ -27,15 +27,20 @@ public enum Q8_0: BlockQuantizer {
         for i in 0..<blocks {
             let x = src + i &* 32
             let block = dst + i &* blockBytes
+            let finite = allFinite32(x)
             var amax: Float = 0
-            for j in 0..<32 {
-                let v = x[j].magnitude
-                amax = amax > v ? amax : v // ggml's MAX(a, b), NaN behaviour included
+            if finite {
+                amax = finiteAbsMax32(x)
+            } else {
+                for j in 0..<32 {
+                    let v = x[j].magnitude
+                    amax = amax > v ? amax : v // ggml's MAX(a, b), NaN behaviour included
+                }
             }
             let d = amax / 127
             let id: Float = d != 0 ? 1 / d : 0
             block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
-            if allFinite32(x) && (amax * id) < 0x1p21 {
+            if finite && (amax * id) < 0x1p21 {
                 // |x·id| < 2²²: the vectorizable conversion is exact.
                 for j in 0..<32 {
                     block.storeBytes(of: Int8(truncatingIfNeeded: roundedSmall(x[j] * id)), toByteOffset: 2 &+ j, as: Int8.self)
