@@ -51,28 +51,29 @@ public struct MergeEngine: Sendable {
             writer = try GGUFWriter(path: path, metadata: plan.metadata, tensors: plan.jobs.map(\.descriptor),
                                     split: split, protecting: plan.inputs.flatMap(\.paths))
         } catch { throw .file(error.description) }
+        let output = OutputQueue { (bytes) throws(MergeError) in
+            do { try writer.appendPart(bytes) } catch { throw .file(String(describing: error)) }
+        }
         for (index, job) in plan.jobs.enumerated() {
-            let report = try execute(job, index: index, plan: plan) { (bytes) throws(MergeError) in
-                do { try writer.appendPart(bytes) } catch { throw .file(String(describing: error)) }
-            }
+            let report = try execute(job, index: index, plan: plan, output: output)
             for source in job.sources { plan.inputs[source.input].model.releasePages(of: source.tensor) }
             progress(report)
         }
+        try output.drain()
         do { try writer.finish() } catch { throw .file(error.description) }
     }
 
-    /// Produces one output tensor and hands its bytes to `write`, in order, one batch of rows at a time
+    /// Produces one output tensor and hands its bytes to `output`, in order, one batch of rows at a time
     /// (or in one piece for a raw copy).
-    func execute(_ job: TensorJob, index: Int, plan: MergePlan,
-                 write: (UnsafeRawBufferPointer) throws(MergeError) -> Void) throws(MergeError) -> TensorReport {
+    func execute(_ job: TensorJob, index: Int, plan: MergePlan, output: OutputQueue) throws(MergeError) -> TensorReport {
         var report = TensorReport(index: index, name: job.name, outputType: job.outputType, copied: false,
                                   requantizationError: 0, bytes: job.byteCount)
         if let raw = rawCopySource(job, plan: plan) {
-            try write(plan.inputs[raw.input].model.bytes(of: raw.tensor))
+            try output.writeNow(plan.inputs[raw.input].model.bytes(of: raw.tensor))
             report.copied = true
             return report
         }
-        if try writePermutedCopy(job, plan: plan, write: write) { return report }
+        if try writePermutedCopy(job, plan: plan, write: output.writeNow) { return report }
         try checkDecodable(job.sources, plan: plan)
         var sources: [PreparedSource] = []
         for source in job.sources {
@@ -81,7 +82,7 @@ public struct MergeEngine: Sendable {
             if let rows = plan.vocabularyRows(for: source) { prepared.permutation = (rows, source, plan) }
             sources.append(prepared)
         }
-        let (error, signal) = try stream(job, sources: sources, write: write)
+        let (error, signal) = try stream(job, sources: sources, output: output)
         report.requantizationError = signal > 0 ? (error / signal).squareRoot() : (error > 0 ? .infinity : 0)
         return report
     }
@@ -98,7 +99,7 @@ public struct MergeEngine: Sendable {
     /// stay in cache, and writes each batch's bytes in order. Returns the squared requantization error
     /// and squared norm.
     func stream(_ job: TensorJob, sources: [PreparedSource],
-                write: (UnsafeRawBufferPointer) throws(MergeError) -> Void) throws(MergeError) -> (Double, Double) {
+                output: OutputQueue) throws(MergeError) -> (Double, Double) {
         let rowLength = max(job.shape[0], 1)
         let rows = job.elementCount / rowLength
         guard let rowBytes = job.outputType.byteCount(elements: rowLength), Codecs.canQuantize(job.outputType) else {
@@ -107,16 +108,13 @@ public struct MergeEngine: Sendable {
         let piece = Self.rowsPerPiece
         let batchRows = piece * max(chunkElements / rowLength / piece, 2 * threads, 1)
         let driver = PieceDriver(rowsPerPiece: piece, piecesPerBatch: batchRows / piece, threads: threads)
-        let encoded = UnsafeMutableRawBufferPointer.allocate(byteCount: min(rows, batchRows) * rowBytes, alignment: 64)
+        try output.reserve(min(rows, batchRows) * rowBytes)
         let sums = UnsafeMutableBufferPointer<(Double, Double)>.allocate(capacity: batchRows / piece)
         sums.initialize(repeating: (0, 0))
-        defer {
-            encoded.deallocate()
-            sums.deallocate()
-        }
+        defer { sums.deallocate() }
         let measure = job.outputType != .f32
         var error = 0.0, signal = 0.0
-        if rows == 0 { try write(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        if rows == 0 { try output.writeNow(UnsafeRawBufferPointer(start: nil, count: 0)) }
         for (shape, firstRow) in TensorUnits.of(name: job.name, shape: job.shape) {
             var merge: any UnitMerge
             let unit: MergeUnit
@@ -134,7 +132,7 @@ public struct MergeEngine: Sendable {
                 let rows = (firstRow + rows.lowerBound) ..< (firstRow + rows.upperBound)
                 for (source, buffer) in zip(sources, inputs) { try decode(source, rows: rows, into: buffer) }
             }, store: { (rows, local, merged, back) throws(MergeError) in
-                let dst = UnsafeMutableRawBufferPointer(rebasing: encoded[local.lowerBound * rowBytes ..< local.upperBound * rowBytes])
+                let dst = UnsafeMutableRawBufferPointer(rebasing: output.batch[local.lowerBound * rowBytes ..< local.upperBound * rowBytes])
                 do {
                     try job.encode(UnsafeBufferPointer(merged), firstRow: firstRow + rows.lowerBound, into: dst)
                     if measure { try Codecs.dequantize(job.outputType, UnsafeRawBufferPointer(dst), into: back) }
@@ -150,7 +148,7 @@ public struct MergeEngine: Sendable {
             }, batchDone: { (rows, rowPass) throws(MergeError) in
                 let tensorRows = (firstRow + rows.lowerBound) ..< (firstRow + rows.upperBound)
                 if rowPass {
-                    try write(UnsafeRawBufferPointer(rebasing: encoded[0 ..< rows.count * rowBytes]))
+                    try output.advance(count: rows.count * rowBytes)
                     for i in 0 ..< (rows.count + piece - 1) / piece {
                         error += sums[i].0
                         signal += sums[i].1

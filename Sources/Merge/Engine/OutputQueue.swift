@@ -1,0 +1,83 @@
+import Dispatch
+import Synchronization
+
+/// The engine's output, written in order on a thread of its own: copying a batch into the file (the
+/// kernel's copy into the page cache, as long as the arithmetic for a linear F16 merge) overlaps the
+/// next batch's arithmetic instead of following it while the workers wait.
+///
+/// Batches are encoded into two alternating buffers (`batch(_:)`): one is written while the next
+/// batch fills the other. `advance()` hands the current buffer to the writer and returns once the
+/// other one is free again; `drain()` waits for everything queued. A failed write is reported by the
+/// next `advance`, `drain` or `writeNow`, and later writes are skipped.
+final class OutputQueue: @unchecked Sendable {
+    private let sink: (UnsafeRawBufferPointer) throws(MergeError) -> Void
+    private let queue = DispatchQueue(label: "ggufmerge.output")
+    private let failure = Mutex<MergeError?>(nil)
+    private var buffers: [UnsafeMutableRawBufferPointer] = []
+    /// One per buffer: taken while the buffer is being filled or written. (Created at 0 and
+    /// signalled: libdispatch traps when a semaphore is freed below its initial value.)
+    private let free = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
+    /// The buffer the current batch is encoded into (changed only by `advance`, between batches).
+    private var current = 0
+
+    /// `sink` writes bytes to the file: on the writer's thread, or in `writeNow` once the queue is
+    /// empty, so never twice at once.
+    init(sink: @escaping (UnsafeRawBufferPointer) throws(MergeError) -> Void) {
+        self.sink = sink
+        free[1].signal()
+    }
+
+    deinit {
+        queue.sync {}
+        for buffer in buffers { buffer.deallocate() }
+    }
+
+    /// Makes both buffers hold at least `count` bytes (waiting for queued writes if they must grow).
+    func reserve(_ count: Int) throws(MergeError) {
+        guard buffers.isEmpty || buffers[0].count < count else { return }
+        try drain()
+        for buffer in buffers { buffer.deallocate() }
+        buffers = (0 ..< 2).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 64) }
+    }
+
+    /// The buffer of the current batch (see `reserve`).
+    var batch: UnsafeMutableRawBufferPointer { buffers[current] }
+
+    /// Queues the first `count` bytes of the current batch and switches to the other buffer once its
+    /// write is done.
+    func advance(count: Int) throws(MergeError) {
+        let bytes = UncheckedBytes(UnsafeRawBufferPointer(rebasing: buffers[current][0 ..< count]))
+        let done = free[current]
+        queue.async { [self] in
+            if failure.withLock({ $0 == nil }) {
+                do throws(MergeError) { try sink(bytes.value) } catch { failure.withLock { $0 = error } }
+            }
+            done.signal()
+        }
+        current = 1 - current
+        free[current].wait()
+        try check()
+    }
+
+    /// Writes bytes the caller owns (a raw copy of an input's tensor) after everything queued.
+    func writeNow(_ bytes: UnsafeRawBufferPointer) throws(MergeError) {
+        try drain()
+        try sink(bytes)
+    }
+
+    /// Waits until every queued write is done.
+    func drain() throws(MergeError) {
+        queue.sync {}
+        try check()
+    }
+
+    private func check() throws(MergeError) {
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+}
+
+/// Bytes handed to the writer's thread, which the engine keeps alive and unchanged until written.
+private struct UncheckedBytes: @unchecked Sendable {
+    let value: UnsafeRawBufferPointer
+    init(_ value: UnsafeRawBufferPointer) { self.value = value }
+}
