@@ -19,18 +19,17 @@ public struct TensorReport: Sendable {
 /// merges, requantizes and appends each piece of rows. Every pass reads the inputs again, 64 rows at
 /// a time, from the mapping; no tensor is ever whole in memory, in float or otherwise.
 ///
-/// Memory: per worker thread, `inputs + 2` pieces of 64 rows in float; the encoded bytes of one
-/// batch (`chunkElements` floats' worth of rows); the statistics (at most a few values per row).
+/// Memory: per worker thread, `inputs + 2` pieces of 64 rows in float; the encoded bytes of two
+/// batches (`chunkElements` floats' worth of rows each: one is written while the next is computed,
+/// see `OutputQueue`); the statistics (at most a few values per row).
 /// Input pages are released after each batch of each pass.
 public struct MergeEngine: Sendable {
     public var threads: Int
     public var seed: UInt64
     /// Float elements per batch of rows (default 2 Mi, at least two pieces per thread): the rows whose
     /// encoded bytes are written at once, and after which the inputs' pages are released. Results do
-    /// not depend on it. Small enough that the batch's encoded bytes (8 MiB at most in F32) are still
-    /// in cache when `write` copies them and come from reused heap memory: a 32 MiB batch buffer was
-    /// fresh pages from `mmap` for every tensor, faulted in and zeroed by the kernel (linear 1B F16:
-    /// 2.3–3.2 s of system time, now 0.9–1.3 s).
+    /// not depend on it. Small, so that a batch's encoded bytes are still in cache when the writer
+    /// copies them.
     public var chunkElements = 1 << 21
 
     /// Rows per piece: the unit of work of a thread. Piece boundaries are fixed, so output bytes and
