@@ -1,0 +1,75 @@
+import Synchronization
+import Testing
+@testable import Merge
+
+/// The engine's output queue: batches written on the writer's thread arrive whole and in order, in
+/// between bytes written directly, and a failed write stops the output and is reported.
+@Suite struct OutputQueueTests {
+    /// What a sink received, call by call.
+    final class Received: Sendable {
+        let writes = Mutex<[[UInt8]]>([])
+        let calls = Mutex(0)
+        /// The call (0-based) that fails with a disk-full error, if any.
+        let failing: Int?
+        init(failing: Int? = nil) { self.failing = failing }
+
+        func sink(_ bytes: UnsafeRawBufferPointer) throws(MergeError) {
+            let call = calls.withLock { count in
+                defer { count += 1 }
+                return count
+            }
+            if call == failing { throw .file("out.gguf: No space left on device") }
+            writes.withLock { $0.append(Array(bytes)) }
+        }
+    }
+
+    /// Fills the current batch with `count` bytes numbered from `first`.
+    static func fill(_ queue: OutputQueue, first: Int, count: Int) {
+        for i in 0 ..< count { queue.batch[i] = UInt8(truncatingIfNeeded: first + i) }
+    }
+
+    @Test func batchesAndDirectWritesArriveInOrder() throws {
+        let received = Received()
+        let queue = OutputQueue(sink: received.sink)
+        try queue.reserve(40)
+        var expected: [[UInt8]] = []
+        for (k, count) in [40, 7, 33, 40, 1].enumerated() {
+            Self.fill(queue, first: 50 * k, count: count)
+            expected.append((0 ..< count).map { UInt8(truncatingIfNeeded: 50 * k + $0) })
+            try queue.advance(count: count)
+            if k == 2 {
+                let direct: [UInt8] = [9, 8, 7]
+                try direct.withUnsafeBytes { try queue.writeNow($0) }
+                expected.append(direct)
+            }
+        }
+        // A larger batch after queued ones: the buffers grow once the queue has drained.
+        try queue.reserve(100)
+        Self.fill(queue, first: 1, count: 100)
+        try queue.advance(count: 100)
+        expected.append((0 ..< 100).map { UInt8(truncatingIfNeeded: 1 + $0) })
+        try queue.drain()
+        #expect(received.writes.withLock { $0 } == expected)
+    }
+
+    @Test func aFailedWriteIsReportedAndStopsTheOutput() throws {
+        let received = Received(failing: 1)
+        let queue = OutputQueue(sink: received.sink)
+        try queue.reserve(16)
+        var thrown: MergeError?
+        do {
+            for k in 0 ..< 5 {
+                Self.fill(queue, first: k, count: 16)
+                try queue.advance(count: 16)
+            }
+            try queue.drain()
+        } catch {
+            thrown = error
+        }
+        #expect(thrown == .file("out.gguf: No space left on device"))
+        // Only the batch before the failure reached the file, and no write was tried after it.
+        #expect(received.writes.withLock { $0 } == [(0 ..< 16).map { UInt8($0) }])
+        #expect(received.calls.withLock { $0 } == 2)
+        #expect(throws: MergeError.file("out.gguf: No space left on device")) { try queue.drain() }
+    }
+}
