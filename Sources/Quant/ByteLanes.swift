@@ -32,10 +32,11 @@ struct ByteLanes {
     /// Sixteen 16-bit values as floats, `low` then `high` (two interleaves with 2²³'s high half each).
     @inlinable @inline(__always)
     init(words low: SIMD8<UInt16>, _ high: SIMD8<UInt16>, minus bias: Float = 0x1p23) {
-        v0 = Self.floats(low[0], low[1], low[2], low[3], minus: bias)
-        v1 = Self.floats(low[4], low[5], low[6], low[7], minus: bias)
-        v2 = Self.floats(high[0], high[1], high[2], high[3], minus: bias)
-        v3 = Self.floats(high[4], high[5], high[6], high[7], minus: bias)
+        let first = Self.floats(low, minus: bias), second = Self.floats(high, minus: bias)
+        v0 = first.lowHalf
+        v1 = first.highHalf
+        v2 = second.lowHalf
+        v3 = second.highHalf
     }
 
     @inlinable @inline(__always)
@@ -54,11 +55,13 @@ struct ByteLanes {
                               to: SIMD8<UInt16>.self))
     }
 
-    /// Four 16-bit values as the floats 2²³ + value − `bias` (one interleave with 2²³'s high half).
+    /// Eight 16-bit values as the floats 2²³ + value − `bias` (one interleave with 2²³'s high half,
+    /// spelled as a whole: SSE2's low and high word interleaves).
     @inlinable @inline(__always)
-    static func floats(_ a: UInt16, _ b: UInt16, _ c: UInt16, _ d: UInt16, minus bias: Float) -> SIMD4<Float> {
+    static func floats(_ w: SIMD8<UInt16>, minus bias: Float) -> SIMD8<Float> {
         let e: UInt16 = 0x4B00
-        return unsafeBitCast(SIMD8(a, e, b, e, c, e, d, e), to: SIMD4<Float>.self) - bias
+        let words = SIMD16(w[0], e, w[1], e, w[2], e, w[3], e, w[4], e, w[5], e, w[6], e, w[7], e)
+        return unsafeBitCast(words, to: SIMD8<Float>.self) - bias
     }
 
     /// Stores `scale · lane − offset` (rounded after each operation, as ggml's decoders) at
