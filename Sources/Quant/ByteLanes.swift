@@ -49,10 +49,10 @@ struct ByteLanes {
     @inlinable @inline(__always)
     static func widen(_ u: SIMD16<UInt8>) -> (SIMD8<UInt16>, SIMD8<UInt16>) {
         let z: UInt8 = 0
-        return (unsafeBitCast(SIMD16(u[0], z, u[1], z, u[2], z, u[3], z, u[4], z, u[5], z, u[6], z, u[7], z),
-                              to: SIMD8<UInt16>.self),
-                unsafeBitCast(SIMD16(u[8], z, u[9], z, u[10], z, u[11], z, u[12], z, u[13], z, u[14], z, u[15], z),
-                              to: SIMD8<UInt16>.self))
+        let bytes = SIMD32(u[0], z, u[1], z, u[2], z, u[3], z, u[4], z, u[5], z, u[6], z, u[7], z,
+                           u[8], z, u[9], z, u[10], z, u[11], z, u[12], z, u[13], z, u[14], z, u[15], z)
+        let words = unsafeBitCast(bytes, to: SIMD16<UInt16>.self)
+        return (words.lowHalf, words.highHalf)
     }
 
     /// Eight 16-bit values as the floats 2²³ + value − `bias` (one interleave with 2²³'s high half,
