@@ -5,9 +5,9 @@ import Synchronization
 /// kernel's copy into the page cache, as long as the arithmetic for a linear F16 merge) overlaps the
 /// next batch's arithmetic instead of following it while the workers wait.
 ///
-/// Batches are encoded into two alternating buffers (`batch(_:)`): one is written while the next
-/// batch fills the other. `advance()` hands the current buffer to the writer and returns once the
-/// other one is free again; `drain()` waits for everything queued. A failed write is reported by the
+/// Batches are encoded into two alternating buffers (`batch`, sized by `reserve`): one is written
+/// while the next batch fills the other. `advance(count:)` hands the current buffer to the writer and
+/// returns once the other one is free again; `drain()` waits for everything queued. A failed write is reported by the
 /// next `advance`, `drain` or `writeNow`, and later writes are skipped.
 final class OutputQueue: @unchecked Sendable {
     private let sink: (UnsafeRawBufferPointer) throws(MergeError) -> Void
@@ -46,7 +46,8 @@ final class OutputQueue: @unchecked Sendable {
     /// Queues the first `count` bytes of the current batch and switches to the other buffer once its
     /// write is done.
     func advance(count: Int) throws(MergeError) {
-        let bytes = UncheckedBytes(UnsafeRawBufferPointer(rebasing: buffers[current][0 ..< count]))
+        // The engine keeps these bytes alive and unchanged until `done` is signalled.
+        let bytes = UncheckedSendable(UnsafeRawBufferPointer(rebasing: buffers[current][0 ..< count]))
         let done = free[current]
         queue.async { [self] in
             if failure.withLock({ $0 == nil }) {
@@ -74,10 +75,4 @@ final class OutputQueue: @unchecked Sendable {
     private func check() throws(MergeError) {
         if let error = failure.withLock({ $0 }) { throw error }
     }
-}
-
-/// Bytes handed to the writer's thread, which the engine keeps alive and unchanged until written.
-private struct UncheckedBytes: @unchecked Sendable {
-    let value: UnsafeRawBufferPointer
-    init(_ value: UnsafeRawBufferPointer) { self.value = value }
 }

@@ -1,6 +1,7 @@
 /// Drives one unit's merge over row pieces: the statistics passes the merge asks for, then the row
-/// pass. `store` may be called more than once per piece, for consecutive slices of its rows, in order. The one loop every merge runs through, whether the rows come from GGUF files (the engine)
-/// or from memory (`MergeMethod.merge(_:into:)`).
+/// pass. The one loop every merge runs through, whether the rows come from GGUF files (the engine)
+/// or from memory (`MergeMethod.merge(_:into:)`). `store` may be called more than once per piece,
+/// for consecutive slices of its rows, in order.
 ///
 /// Pieces have `rowsPerPiece` rows (the last one fewer) and are processed `piecesPerBatch` at a time
 /// in parallel (statistics: at most four per thread, so few partial results are held at once), each

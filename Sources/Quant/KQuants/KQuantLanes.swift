@@ -24,8 +24,7 @@ internal func nearestLevel(_ x: SIMD8<Float>, _ lower: Float, _ upper: Float) ->
 /// `min()` that is not inlined here: a call per element in the descents (12 % of the Q3_K encoder).
 @inline(__always)
 internal func anyLane(_ mask: SIMDMask<SIMD8<Int32>>) -> Bool {
-    let words = unsafeBitCast(mask, to: SIMD4<UInt64>.self)
-    return (words[0] | words[1] | words[2] | words[3]) != 0
+    anyLane(laneBits(mask))
 }
 
 /// Whether any lane of `bits` (a mask's lanes, all ones or zero) is set.

@@ -56,8 +56,8 @@ func absMax32(_ x: UnsafePointer<Float>) -> (amax: Float, max: Float) {
 }
 
 /// ``absMax32(_:)`` and whether all 32 floats are finite. Finite blocks (every real model's) take
-/// ``finiteAbsMax32(_:)``, and the first element of largest magnitude is the lowest bit of a mask; the others take
-/// ``absMax32(_:)``.
+/// ``finiteAbsMax32(_:)``, and the first element of largest magnitude is the lowest bit of a mask;
+/// the others take ``absMax32(_:)``.
 @inlinable @inline(__always)
 func scanAbsMax32(_ x: UnsafePointer<Float>) -> (amax: Float, max: Float, finite: Bool) {
     guard allFinite32(x) else {
