@@ -36,10 +36,6 @@ public final class GGUFWriter {
     private var state = State.open
     private enum State { case open, finished, failed }
 
-    private static let bufferCapacity = 4 << 20
-    private let buffer: UnsafeMutableRawBufferPointer
-    private var buffered = 0
-
     /// Prepares the output and writes the first file's header.
     ///
     /// - Parameters:
@@ -149,13 +145,11 @@ public final class GGUFWriter {
         self.tensors = tensors
         self.alignment = alignment
         self.shards = shards
-        self.buffer = .allocate(byteCount: Self.bufferCapacity, alignment: 64)
         try openShard(0)
     }
 
     deinit {
         if state != .finished { discardAll() }
-        buffer.deallocate()
     }
 
     /// Writes the data of the next tensor, then zeros up to the alignment.
@@ -261,7 +255,6 @@ public final class GGUFWriter {
     }
 
     private func closeCurrentShard() throws(GGUFError) {
-        try flush()
         try files[files.count - 1].syncAndClose()
     }
 
@@ -274,34 +267,11 @@ public final class GGUFWriter {
         for i in files.indices { files[i].discard() }
     }
 
-    private func flush() throws(GGUFError) {
-        guard buffered > 0 else { return }
-        try files[files.count - 1].writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<buffered]))
-        buffered = 0
-    }
-
     private func write(_ data: UnsafeRawBufferPointer) throws(GGUFError) {
-        if data.count > Self.bufferCapacity - buffered {
-            try flush()
-            if data.count >= Self.bufferCapacity {
-                try files[files.count - 1].writeAll(data)
-                return
-            }
-        }
-        if data.count > 0 {
-            UnsafeMutableRawBufferPointer(rebasing: buffer[buffered..<(buffered + data.count)]).copyMemory(from: data)
-            buffered += data.count
-        }
+        try files[files.count - 1].append(data)
     }
 
     private func writeZeros(_ count: Int) throws(GGUFError) {
-        var left = count
-        while left > 0 {
-            if buffered == Self.bufferCapacity { try flush() }
-            let n = min(left, Self.bufferCapacity - buffered)
-            UnsafeMutableRawBufferPointer(rebasing: buffer[buffered..<(buffered + n)]).initializeMemory(as: UInt8.self, repeating: 0)
-            buffered += n
-            left -= n
-        }
+        try files[files.count - 1].appendZeros(count)
     }
 }

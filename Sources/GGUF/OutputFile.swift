@@ -6,24 +6,40 @@ import Glibc
 import Musl
 #endif
 
-/// A file being written through a fixed buffer with raw `write(2)`; written under a temporary name
+/// A file being written through an aligned buffer with raw `write(2)`; written under a temporary name
 /// next to its destination and renamed into place by `commit()`. The temporary file is registered
 /// in `TemporaryFiles` while it exists, so that an interrupted process deletes it; one left by a
 /// killed process is found by its name (`OutputTarget.removeLeftovers()`).
-struct OutputFile {
+///
+/// Writes bypass the page cache where the system allows it (`O_DIRECT` on Linux, `F_NOCACHE` on
+/// Darwin): the buffer goes to the disk as it is, instead of being copied into fresh cache pages that
+/// the kernel must then allocate, write back and reclaim — for a large output, that copy cost more
+/// CPU than decoding the inputs did (measured with `perf`; see docs/DESIGN.md). The buffer is written
+/// whole, so every write but the last starts and ends on `DirectIO.alignment`; the last is padded with
+/// zeros and the file truncated back to its length. Where direct writes are refused (tmpfs, some
+/// network file systems), the file is written through the cache.
+final class OutputFile {
     /// The final path.
     let path: String
     /// The temporary path: `.<name>.tmp-<pid>` in the same directory.
     let temporaryPath: String
-    private(set) var descriptor: Int32
-    /// Bytes handed to `write` so far (buffered or not).
-    private(set) var position = 0
-    /// Bytes whose write-back to disk has been started (see `startWriteBack`).
+    private var descriptor: Int32
+    /// Writes go to the disk without the page cache.
+    private var direct: Bool
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var buffered = 0
+    /// Bytes of the file: written, or in the buffer.
+    private(set) var length = 0
+    /// Bytes handed to `write` so far.
+    private var position = 0
+    /// Bytes whose write-back to disk has been started (cached writes only; see `startWriteBack`).
     private var writeBackStarted = 0
 
-    /// Written bytes are handed to the disk every this many: the kernel would otherwise hold them until
-    /// `fsync` (below its dirty-memory threshold, for half a minute), and the whole file's disk time
-    /// would come after the last tensor instead of during the merge.
+    static let bufferCapacity = 8 << 20
+
+    /// Cached writes are handed to the disk every this many bytes: the kernel would otherwise hold them
+    /// until `fsync` (below its dirty-memory threshold, for half a minute), and the whole file's disk
+    /// time would come after the last tensor instead of during the merge.
     static let writeBackChunk = 64 << 20
 
     static func temporaryPath(for path: String) -> String {
@@ -38,22 +54,75 @@ struct OutputFile {
         self.path = path
         self.temporaryPath = Self.temporaryPath(for: path)
         guard TemporaryFiles.register(temporaryPath) else { throw .interrupted(path: path) }
-        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        let flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
+        descriptor = -1
+        direct = false
+        if let directFlag = DirectIO.openFlag {
+            descriptor = open(temporaryPath, flags | directFlag, 0o666)
+            direct = descriptor >= 0
+        }
+        if descriptor < 0 { descriptor = open(temporaryPath, flags, 0o666) }
         if descriptor < 0 {
             let reason = MemoryMapping.errorText()
             TemporaryFiles.forget(temporaryPath)
             throw .cannotCreate(path: path, reason: "\(temporaryPath): \(reason)")
         }
+        #if canImport(Darwin)
+        direct = fcntl(descriptor, F_NOCACHE, 1) == 0
+        #endif
+        buffer = .allocate(byteCount: Self.bufferCapacity, alignment: DirectIO.alignment)
     }
 
-    /// Writes all of `bytes` (retrying partial writes and EINTR).
-    mutating func writeAll(_ bytes: UnsafeRawBufferPointer) throws(GGUFError) {
-        guard var p = bytes.baseAddress else { return }
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+        buffer.deallocate()
+    }
+
+    /// Appends `bytes` to the file.
+    func append(_ bytes: UnsafeRawBufferPointer) throws(GGUFError) {
+        guard var source = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {
-            let n = write(descriptor, p, min(left, 1 << 30))
+            let n = min(left, Self.bufferCapacity - buffered)
+            (buffer.baseAddress! + buffered).copyMemory(from: source, byteCount: n)
+            try filled(n)
+            source += n
+            left -= n
+        }
+    }
+
+    /// Appends `count` zero bytes.
+    func appendZeros(_ count: Int) throws(GGUFError) {
+        var left = count
+        while left > 0 {
+            let n = min(left, Self.bufferCapacity - buffered)
+            (buffer.baseAddress! + buffered).initializeMemory(as: UInt8.self, repeating: 0, count: n)
+            try filled(n)
+            left -= n
+        }
+    }
+
+    /// Counts `n` new bytes in the buffer and writes it once it is full.
+    private func filled(_ n: Int) throws(GGUFError) {
+        buffered += n
+        length += n
+        if buffered == Self.bufferCapacity {
+            try writeBuffer(count: buffered)
+            buffered = 0
+        }
+    }
+
+    /// Writes the first `count` bytes of the buffer (retrying partial writes and EINTR). A direct
+    /// write the system refuses (`EINVAL`: an alignment it does not support) is retried through the
+    /// page cache, and so is the rest of the file.
+    private func writeBuffer(count: Int) throws(GGUFError) {
+        var p = UnsafeRawPointer(buffer.baseAddress!)
+        var left = count
+        while left > 0 {
+            let n = write(descriptor, p, left)
             if n < 0 {
                 if errno == EINTR { continue }
+                if errno == EINVAL, direct, stopDirectWrites() { continue }
                 throw .writeFailed(path: path, reason: MemoryMapping.errorText())
             }
             if n == 0 { throw .writeFailed(path: path, reason: "write returned 0") }
@@ -61,21 +130,47 @@ struct OutputFile {
             left -= n
             position += n
         }
-        if position - writeBackStarted >= Self.writeBackChunk { startWriteBack() }
+        if !direct, position - writeBackStarted >= Self.writeBackChunk { startWriteBack() }
+    }
+
+    /// Turns direct I/O off for the rest of the file; false if the system refuses.
+    private func stopDirectWrites() -> Bool {
+        #if os(Linux)
+        guard let flag = DirectIO.openFlag else { return false }
+        let flags = fcntl(descriptor, F_GETFL)
+        guard flags >= 0, fcntl(descriptor, F_SETFL, flags & ~flag) == 0 else { return false }
+        direct = false
+        return true
+        #else
+        return false
+        #endif
     }
 
     /// Starts writing the bytes written since the last call to disk, without waiting. On Linux,
     /// `POSIX_FADV_DONTNEED` on dirty pages starts their write-back (and drops the clean ones: the
     /// output is not read again); elsewhere the final `fsync` does all of it.
-    private mutating func startWriteBack() {
+    private func startWriteBack() {
         #if os(Linux)
         _ = posix_fadvise(descriptor, off_t(writeBackStarted), off_t(position - writeBackStarted), POSIX_FADV_DONTNEED)
         #endif
         writeBackStarted = position
     }
 
-    /// Flushes to disk and closes the descriptor.
-    mutating func syncAndClose() throws(GGUFError) {
+    /// Writes what is buffered, flushes to disk and closes the descriptor. A direct file's last write
+    /// is padded to `DirectIO.alignment`, and the padding cut off again.
+    func syncAndClose() throws(GGUFError) {
+        if buffered > 0 {
+            var count = buffered
+            if direct {
+                count = (buffered + DirectIO.alignment - 1) / DirectIO.alignment * DirectIO.alignment
+                (buffer.baseAddress! + buffered).initializeMemory(as: UInt8.self, repeating: 0, count: count - buffered)
+            }
+            try writeBuffer(count: count)
+            buffered = 0
+            if position != length, ftruncate(descriptor, off_t(length)) != 0 {
+                throw .writeFailed(path: path, reason: "ftruncate: " + MemoryMapping.errorText())
+            }
+        }
         if fsync(descriptor) != 0 {
             let reason = "fsync: " + MemoryMapping.errorText()
             close(descriptor); descriptor = -1
@@ -97,7 +192,7 @@ struct OutputFile {
     }
 
     /// Closes (if open) and deletes the temporary file.
-    mutating func discard() {
+    func discard() {
         if descriptor >= 0 { close(descriptor); descriptor = -1 }
         unlink(temporaryPath)
         TemporaryFiles.forget(temporaryPath)
@@ -109,4 +204,24 @@ struct OutputFile {
         let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
         if fd >= 0 { _ = fsync(fd); close(fd) }
     }
+}
+
+/// Direct I/O (writes that bypass the page cache) as `OutputFile` uses it, for tools that measure
+/// against it.
+public enum DirectIO {
+    /// `open`'s `O_DIRECT` flag, which the C headers Swift imports do not name; nil where the system
+    /// has none (Darwin turns the cache off per descriptor, with `fcntl(F_NOCACHE)`).
+    public static var openFlag: Int32? {
+        #if os(Linux) && (arch(x86_64) || arch(i386))
+        return 0o40000
+        #elseif os(Linux) && (arch(arm64) || arch(arm))
+        return 0o200000
+        #else
+        return nil
+        #endif
+    }
+
+    /// Offsets, lengths and addresses of direct writes are multiples of this: a page, at least every
+    /// disk's logical block.
+    public static let alignment = 4096
 }

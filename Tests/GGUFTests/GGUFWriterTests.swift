@@ -46,11 +46,17 @@ import Testing
         #expect(back.tensors.map(\.descriptor) == tensors)
     }
 
-    @Test func tensorsLargerThanTheBufferStreamThrough() throws {
-        // 5 MiB and 3 MiB tensors around a small one: direct writes, buffered writes and flushes.
-        let dir = TemporaryDirectory()
+    /// Where the tests write large files: the temporary directory (on Linux usually a disk, where the
+    /// writer bypasses the page cache) and, where it exists, tmpfs, which refuses direct I/O.
+    static let largeFileParents = [FileManager.default.temporaryDirectory.path] + (FileManager.default.fileExists(atPath: "/dev/shm") ? ["/dev/shm"] : [])
+
+    @Test(arguments: largeFileParents)
+    func tensorsLargerThanTheBufferStreamThrough(_ parent: String) throws {
+        // Around a small tensor, tensors larger than the 8 MiB buffer and smaller ones: full buffers
+        // written at unaligned tensor offsets, and a last write that is not a whole page.
+        let dir = TemporaryDirectory(in: parent)
         defer { dir.remove() }
-        let sizes = [5 << 20, 12, 3 << 20, 3 << 20]
+        let sizes = [9 << 20, 12, 7 << 20, 3 << 20, 1000]
         let tensors = sizes.enumerated().map { TensorDescriptor(name: "t\($0)", shape: [$1 / 4], type: .f32) }
         let w = try GGUFWriter(path: dir.file("big.gguf"), metadata: [:], tensors: tensors)
         let payloads = sizes.enumerated().map { i, n in
@@ -61,11 +67,15 @@ import Testing
         for p in payloads { try w.append(p) }
         try w.finish()
         let file = try GGUFFile(path: dir.file("big.gguf"))
-        #expect(file.tensors.map(\.offset) == [0, 5 << 20, (5 << 20) + 32, (8 << 20) + 32])
+        #expect(file.tensors.map(\.offset) == [0, 9 << 20, (9 << 20) + 32, (16 << 20) + 32, (19 << 20) + 32])
         for (t, p) in zip(file.tensors, payloads) {
             let same = Array(file.bytes(of: t)) == p  // kept out of #expect: a failure would print megabytes
             #expect(same, "\(t.name)")
         }
+        // The file ends after the last tensor's padding: no page-size padding of the last write is left.
+        let size = try FileManager.default.attributesOfItem(atPath: dir.file("big.gguf"))[.size] as? Int
+        #expect(size == file.dataOffset + (19 << 20) + 32 + 1024)
+        #expect(dir.contents() == ["big.gguf"])
     }
 
     @Test func droppingTrailingOnesMatchesGGMLNDims() {

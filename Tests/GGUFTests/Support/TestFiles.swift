@@ -18,9 +18,8 @@ enum Fixture {
 struct TemporaryDirectory {
     let path: String
 
-    init() {
-        path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("ggufmerge-tests-\(UUID().uuidString)").path
+    init(in parent: String = FileManager.default.temporaryDirectory.path) {
+        path = parent + "/ggufmerge-tests-\(UUID().uuidString)"
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
