@@ -19,9 +19,9 @@ public struct TensorReport: Sendable {
 /// merges, requantizes and appends each piece of rows. Every pass reads the inputs again, 64 rows at
 /// a time, from the mapping; no tensor is ever whole in memory, in float or otherwise.
 ///
-/// Memory: per worker thread, `inputs + 2` pieces of 64 rows in float; the encoded bytes of two
-/// batches (`chunkElements` floats' worth of rows each: one is written while the next is computed,
-/// see `OutputQueue`); the statistics (at most a few values per row).
+/// Memory: per worker thread, `inputs + 2` pieces of 64 rows in float; the encoded bytes of four
+/// batches (`chunkElements` floats' worth of rows each: the oldest is written while the next are
+/// computed, see `OutputQueue`); the statistics (at most a few values per row).
 /// Input pages are released after each batch of each pass.
 public struct MergeEngine: Sendable {
     public var threads: Int

@@ -1,13 +1,12 @@
 import Dispatch
 import Synchronization
 
-/// The engine's output, written in order on a thread of its own: copying a batch into the file (the
-/// kernel's copy into the page cache, as long as the arithmetic for a linear F16 merge) overlaps the
-/// next batch's arithmetic instead of following it while the workers wait.
+/// The engine's output, written in order on a thread of its own: a batch's write to the file
+/// overlaps the next batches' arithmetic instead of following it while the workers wait.
 ///
-/// Batches are encoded into two alternating buffers (`batch`, sized by `reserve`): one is written
-/// while the next batch fills the other. `advance(count:)` hands the current buffer to the writer and
-/// returns once the other one is free again; `drain()` waits for everything queued. A failed write is reported by the
+/// Batches are encoded into `depth` buffers in turn (`batch`, sized by `reserve`): the writer writes
+/// the oldest while the next batches fill the others. `advance(count:)` hands the current buffer to
+/// the writer and returns once the next one is free again; `drain()` waits for everything queued. A failed write is reported by the
 /// next `advance`, `drain` or `writeNow`, and later writes are skipped.
 final class OutputQueue: @unchecked Sendable {
     private let sink: (UnsafeRawBufferPointer) throws(MergeError) -> Void
@@ -16,7 +15,11 @@ final class OutputQueue: @unchecked Sendable {
     private var buffers: [UnsafeMutableRawBufferPointer] = []
     /// One per buffer: taken while the buffer is being filled or written. (Created at 0 and
     /// signalled: libdispatch traps when a semaphore is freed below its initial value.)
-    private let free = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
+    private let free: [DispatchSemaphore]
+    /// Batch buffers: while the writer waits on the disk for one, the workers fill the others. Four,
+    /// measured on a linear 1B F16 merge with direct writes: 1.54–1.72 s against 1.78–2.27 s with
+    /// two (eight: no better).
+    static let depth = 4
     /// The buffer the current batch is encoded into (changed only by `advance`, between batches).
     private var current = 0
 
@@ -24,7 +27,8 @@ final class OutputQueue: @unchecked Sendable {
     /// empty, so never twice at once.
     init(sink: @escaping (UnsafeRawBufferPointer) throws(MergeError) -> Void) {
         self.sink = sink
-        free[1].signal()
+        free = (0 ..< Self.depth).map { _ in DispatchSemaphore(value: 0) }
+        for semaphore in free.dropFirst() { semaphore.signal() }
     }
 
     deinit {
@@ -32,12 +36,12 @@ final class OutputQueue: @unchecked Sendable {
         for buffer in buffers { buffer.deallocate() }
     }
 
-    /// Makes both buffers hold at least `count` bytes (waiting for queued writes if they must grow).
+    /// Makes every buffer hold at least `count` bytes (waiting for queued writes if they must grow).
     func reserve(_ count: Int) throws(MergeError) {
         guard buffers.isEmpty || buffers[0].count < count else { return }
         try drain()
         for buffer in buffers { buffer.deallocate() }
-        buffers = (0 ..< 2).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 64) }
+        buffers = (0 ..< Self.depth).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 64) }
     }
 
     /// The buffer of the current batch (see `reserve`).
@@ -55,7 +59,7 @@ final class OutputQueue: @unchecked Sendable {
             }
             done.signal()
         }
-        current = 1 - current
+        current = (current + 1) % Self.depth
         free[current].wait()
         try check()
     }
