@@ -24,6 +24,11 @@ public enum RoundingNoise {
     public static func energy(_ type: GGMLType, _ bytes: UnsafeRawBufferPointer) -> Double? {
         guard canEstimate(type) else { return nil }
         guard let base = bytes.baseAddress else { return 0 }
+        switch type {
+        case .f16: return floatEnergy(bytes, exponentShift: 10, exponents: 32, bias: 15, mantissaBits: 10) / 12
+        case .bf16: return floatEnergy(bytes, exponentShift: 7, exponents: 256, bias: 127, mantissaBits: 7) / 12
+        default: break
+        }
         let blocks = bytes.count / type.typeSize
         var sum = 0.0
         for i in 0..<blocks {
@@ -92,6 +97,27 @@ public enum RoundingNoise {
         default:
             return 0
         }
+    }
+
+    /// Σ ulp² over 16-bit floats (F16, BF16): a count per exponent, then one product per exponent.
+    /// Four interleaved sets of counts, so consecutive elements of one exponent (the usual case) do
+    /// not wait on each other's increment.
+    static func floatEnergy(_ bytes: UnsafeRawBufferPointer, exponentShift: Int, exponents: Int, bias: Int, mantissaBits: Int) -> Double {
+        let count = bytes.count / 2
+        var counts = [Int](repeating: 0, count: 4 * exponents)
+        counts.withUnsafeMutableBufferPointer { counts in
+            for i in 0 ..< count {
+                let bits = UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))
+                let exponent = Int(bits &>> UInt16(exponentShift)) & (exponents &- 1)
+                counts[(i & 3) &* exponents &+ exponent] &+= 1
+            }
+        }
+        var sum = 0.0
+        for exponent in 0 ..< exponents {
+            let n = counts[exponent] + counts[exponents + exponent] + counts[2 * exponents + exponent] + counts[3 * exponents + exponent]
+            if n > 0 { sum += Double(n) * squaredULP(exponent: exponent, bias: bias, mantissaBits: mantissaBits) }
+        }
+        return sum
     }
 
     /// Σ spacing² of the IQ4 grid at the levels stored in `count` bytes (two levels a byte): the

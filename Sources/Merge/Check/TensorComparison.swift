@@ -35,13 +35,12 @@ public struct TensorComparison: Sendable {
         let n = values.count
         for i in 0..<n {
             self.noise[i] = noise[i] * weight
-            energy[i] = Self.sum(values[i], values[i]) * weight
             for j in i ..< n {
-                let d = Self.sum(values[i], values[j]) * weight
-                dot[i][j] = d; dot[j][i] = d
-                let e = Self.squaredDistance(values[i], values[j]) * weight
-                difference[i][j] = e; difference[j][i] = e
+                let (d, e) = j == i ? (Self.pairSums(values[i], values[i]).dot, 0) : Self.pairSums(values[i], values[j])
+                dot[i][j] = d * weight; dot[j][i] = d * weight
+                difference[i][j] = e * weight; difference[j][i] = e * weight
             }
+            energy[i] = dot[i][i]
         }
         guard let base else { return }
         for i in 0..<n where i != base {
@@ -75,47 +74,86 @@ public struct TensorComparison: Sendable {
         return Int(name.dropFirst(4).prefix { $0.isNumber })
     }
 
-    static func sum(_ x: [Float], _ y: [Float]) -> Double {
-        var total = 0.0
+    /// Σ xy and Σ (x − y)²: float sums in eight lanes over runs of 256 elements (so the loop
+    /// vectorizes and no float sum grows long), the runs added in double.
+    static func pairSums(_ x: [Float], _ y: [Float]) -> (dot: Double, squaredDistance: Double) {
         x.withUnsafeBufferPointer { x in
             y.withUnsafeBufferPointer { y in
-                for chunk in stride(from: 0, to: x.count, by: 256) {
-                    var lane: Float = 0
-                    for k in chunk ..< min(chunk &+ 256, x.count) { lane += x[k] * y[k] }
-                    total += Double(lane)
-                }
-            }
-        }
-        return total
-    }
-
-    static func squaredDistance(_ x: [Float], _ y: [Float]) -> Double {
-        var total = 0.0
-        x.withUnsafeBufferPointer { x in
-            y.withUnsafeBufferPointer { y in
-                for chunk in stride(from: 0, to: x.count, by: 256) {
-                    var lane: Float = 0
-                    for k in chunk ..< min(chunk &+ 256, x.count) {
-                        let d = x[k] - y[k]
-                        lane += d * d
+                var dot = 0.0, distance = 0.0
+                forEachRun(count: x.count) { range in
+                    var products = SIMD8<Float>(), squares = SIMD8<Float>()
+                    var k = range.lowerBound
+                    while k &+ 8 <= range.upperBound {
+                        var a = SIMD8<Float>(), b = SIMD8<Float>()
+                        for lane in 0 ..< 8 { a[lane] = x[k &+ lane]; b[lane] = y[k &+ lane] }
+                        products += a * b
+                        squares += (a - b) * (a - b)
+                        k &+= 8
                     }
-                    total += Double(lane)
+                    dot += Double(products.sum())
+                    distance += Double(squares.sum())
+                    while k < range.upperBound {
+                        dot += Double(x[k] * y[k])
+                        distance += Double((x[k] - y[k]) * (x[k] - y[k]))
+                        k &+= 1
+                    }
+                }
+                return (dot, distance)
+            }
+        }
+    }
+
+    /// Over task vectors s = x − base and t = y − base: Σ st, the count of elements where both are
+    /// non-zero, and of those where they also agree in sign (lanes as in `pairSums`).
+    static func taskVectorSums(_ x: [Float], _ y: [Float], base: [Float]) -> (dot: Double, both: Double, agree: Double) {
+        x.withUnsafeBufferPointer { x in
+            y.withUnsafeBufferPointer { y in
+                base.withUnsafeBufferPointer { base in
+                    var dot = 0.0, both = 0, agree = 0
+                    forEachRun(count: base.count) { range in
+                        var products = SIMD8<Float>(), bothLanes = SIMD8<Int32>(), agreeLanes = SIMD8<Int32>()
+                        var k = range.lowerBound
+                        while k &+ 8 <= range.upperBound {
+                            var s = SIMD8<Float>(), t = SIMD8<Float>()
+                            for lane in 0 ..< 8 {
+                                s[lane] = x[k &+ lane] - base[k &+ lane]
+                                t[lane] = y[k &+ lane] - base[k &+ lane]
+                            }
+                            products += s * t
+                            for lane in 0 ..< 8 {
+                                let changed: Int32 = s[lane] != 0 && t[lane] != 0 ? 1 : 0
+                                bothLanes[lane] &+= changed
+                                agreeLanes[lane] &+= changed & ((s[lane] > 0) == (t[lane] > 0) ? 1 : 0)
+                            }
+                            k &+= 8
+                        }
+                        dot += Double(products.sum())
+                        both &+= Int(bothLanes.wrappedSum())
+                        agree &+= Int(agreeLanes.wrappedSum())
+                        while k < range.upperBound {
+                            let s = x[k] - base[k], t = y[k] - base[k]
+                            dot += Double(s * t)
+                            if s != 0, t != 0 {
+                                both &+= 1
+                                if (s > 0) == (t > 0) { agree &+= 1 }
+                            }
+                            k &+= 1
+                        }
+                    }
+                    return (dot, Double(both), Double(agree))
                 }
             }
         }
-        return total
     }
 
-    static func taskVectorSums(_ x: [Float], _ y: [Float], base: [Float]) -> (dot: Double, both: Double, agree: Double) {
-        var dot = 0.0, both = 0, agree = 0
-        for k in base.indices {
-            let s = x[k] - base[k], t = y[k] - base[k]
-            dot += Double(s) * Double(t)
-            if s != 0, t != 0 {
-                both &+= 1
-                if (s > 0) == (t > 0) { agree &+= 1 }
-            }
+    /// Calls `body` with consecutive ranges of at most 256 of `count` elements.
+    @inline(__always)
+    static func forEachRun(count: Int, _ body: (Range<Int>) -> Void) {
+        var start = 0
+        while start < count {
+            let end = min(start &+ 256, count)
+            body(start ..< end)
+            start = end
         }
-        return (dot, Double(both), Double(agree))
     }
 }
