@@ -56,29 +56,32 @@ func absMax32(_ x: UnsafePointer<Float>) -> (amax: Float, max: Float) {
 }
 
 /// ``absMax32(_:)`` and whether all 32 floats are finite. Finite blocks (every real model's) take
-/// ``finiteAbsMax32(_:)``, and the first element of largest magnitude is the lowest bit of a mask;
-/// the others take ``absMax32(_:)``.
+/// ``largestMagnitudeBits32(_:)``, and the first element of largest magnitude is the lowest bit of a
+/// mask; the others take ``absMax32(_:)``.
 @inlinable @inline(__always)
 func scanAbsMax32(_ x: UnsafePointer<Float>) -> (amax: Float, max: Float, finite: Bool) {
-    guard allFinite32(x) else {
+    let largest = largestMagnitudeBits32(x)
+    guard largest < 0x7F80_0000 else {
         let (amax, max) = absMax32(x)
         return (amax, max, false)
     }
-    let amax = finiteAbsMax32(x)
-    guard amax != 0 else { return (0, 0, true) }
+    guard largest != 0 else { return (0, 0, true) }
+    let amax = Float(bitPattern: largest)
     var first: UInt32 = 0
     for j in 0..<32 { first |= (x[j].magnitude == amax ? 1 : 0) &<< UInt32(j) }
     return (amax, x[first.trailingZeroBitCount], true)
 }
 
-/// The largest magnitude of 32 finite floats: the largest of their magnitudes' bit patterns, which
-/// order as the magnitudes do. An integer reduction vectorizes; a float one (`a > b ? a : b`, whose
-/// result with NaNs depends on the order) stays a chain of scalar `max`es.
+/// The largest of 32 floats' magnitude bit patterns, which order as the magnitudes do, infinity and
+/// then the NaNs above every finite value: all 32 are finite exactly when it is below `0x7F80_0000`,
+/// and it is then the bit pattern of their largest magnitude. One integer reduction, which
+/// vectorizes (a float one, `a > b ? a : b`, whose result with NaNs depends on the order, stays a
+/// chain of scalar `max`es), serves as both the finiteness test and the maximum.
 @inlinable @inline(__always)
-func finiteAbsMax32(_ x: UnsafePointer<Float>) -> Float {
+func largestMagnitudeBits32(_ x: UnsafePointer<Float>) -> UInt32 {
     var acc: Int32 = 0
     for j in 0..<32 { acc = Swift.max(acc, Int32(bitPattern: x[j].bitPattern & 0x7FFF_FFFF)) }
-    return Float(bitPattern: UInt32(bitPattern: acc))
+    return UInt32(bitPattern: acc)
 }
 
 /// `MIN(top, (int8_t)t)` for `0 < t < 2²²`: the floor by the magic number, in floats, then its bits.

@@ -27,11 +27,11 @@ public enum Q8_0: BlockQuantizer {
         for i in 0..<blocks {
             let x = src + i &* 32
             let block = dst + i &* blockBytes
-            let finite = allFinite32(x)
-            var amax: Float = 0
-            if finite {
-                amax = finiteAbsMax32(x)
-            } else {
+            let largest = largestMagnitudeBits32(x)
+            let finite = largest < 0x7F80_0000
+            var amax = Float(bitPattern: largest)
+            if !finite {
+                amax = 0
                 for j in 0..<32 {
                     let v = x[j].magnitude
                     amax = amax > v ? amax : v // ggml's MAX(a, b), NaN behaviour included
@@ -41,7 +41,16 @@ public enum Q8_0: BlockQuantizer {
             let id: Float = d != 0 ? 1 / d : 0
             block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
             if finite && (amax * id) < 0x1p21 {
-                // |x·id| < 2²²: the vectorizable conversion is exact.
+                // |x·id| < 2²²: adding 1.5·2²³ rounds to the nearest integer, ties to even, and leaves it
+                // in the low bits (the low byte is the int8). `roundf` differs only on an exact tie
+                // (a fraction of ±0.5), which sends the block through `roundedSmall`.
+                var ties: UInt32 = 0
+                for j in 0..<32 {
+                    let v = x[j] * id, shifted = v + 12_582_912
+                    ties |= (v - (shifted - 12_582_912)).magnitude == 0.5 ? 1 : 0
+                    block.storeBytes(of: UInt8(truncatingIfNeeded: shifted.bitPattern), toByteOffset: 2 &+ j, as: UInt8.self)
+                }
+                if ties == 0 { continue }
                 for j in 0..<32 {
                     block.storeBytes(of: Int8(truncatingIfNeeded: roundedSmall(x[j] * id)), toByteOffset: 2 &+ j, as: Int8.self)
                 }
