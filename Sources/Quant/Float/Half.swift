@@ -31,23 +31,23 @@ public func halfToFloat(_ h: UInt16) -> Float {
 /// top payload bits). Branch-free (one select); vectorizes.
 @inlinable @inline(__always)
 public func floatToHalf(_ f: Float) -> UInt16 {
+    // ggml computes on `2·bits` as unsigned; the same tests on the magnitude's bits are signed
+    // comparisons, which SSE2 has (it has no unsigned ones): 15–20 % faster, the same half for every
+    // one of the 2³² floats (checked exhaustively).
+    let w = f.bitPattern
+    let magnitude = Int32(bitPattern: w & 0x7FFF_FFFF)
     // Scaling by 2¹¹² then 2⁻¹¹⁰ overflows to inf exactly when the half would, and otherwise leaves
     // the value scaled by 4, ready to be rounded by the addition below.
-    var base = (f.magnitude * 0x1p+112) * 0x1p-110
-    let w = f.bitPattern
-    let shl1W = w &+ w
-    let sign = w & 0x8000_0000
-    var bias = shl1W & 0xFF00_0000
-    if bias < 0x7100_0000 { bias = 0x7100_0000 }
-    // Adding 2^(e−11) aligns the 10 kept mantissa bits at the bottom of the float's mantissa: the FPU
-    // rounds to nearest even for us.
-    base = Float(bitPattern: (bias &>> 1) &+ 0x0780_0000) + base
-    let bits = base.bitPattern
-    let exponentBits = (bits &>> 13) & 0x0000_7C00
-    let mantissaBits = bits & 0x0000_0FFF
-    let nonsign = exponentBits &+ mantissaBits
-    let magnitude = shl1W > 0xFF00_0000 ? 0x7E00 : nonsign
-    return UInt16(truncatingIfNeeded: (sign &>> 16) | magnitude)
+    var base = (Float(bitPattern: UInt32(bitPattern: magnitude)) * 0x1p+112) * 0x1p-110
+    // Adding 2^(e−11) (at least 2⁻²⁴, the smallest subnormal half) aligns the 10 kept mantissa bits
+    // at the bottom of the float's mantissa: the FPU rounds to nearest even for us.
+    let exponent = magnitude & 0x7F80_0000
+    let bias = exponent < 0x3880_0000 ? 0x3880_0000 : exponent
+    base = Float(bitPattern: UInt32(bitPattern: bias &+ 0x0780_0000)) + base
+    let bits = Int32(bitPattern: base.bitPattern)
+    let nonsign = ((bits &>> 13) & 0x7C00) &+ (bits & 0x0FFF)
+    let half = magnitude > 0x7F80_0000 ? 0x7E00 : nonsign
+    return UInt16(truncatingIfNeeded: (Int32(bitPattern: w &>> 16) & 0x8000) | half)
 }
 
 extension UnsafeRawPointer {
