@@ -32,6 +32,10 @@ public struct MergeEngine: Sendable {
     /// copies them.
     public var chunkElements = 1 << 21
 
+    /// Bytes of a tensor's inputs (all of them) up to which their pages stay mapped from one pass to
+    /// the next: the resident memory a merge may add for speed.
+    static let pagesKeptBetweenPasses = 256 << 20
+
     /// Rows per piece: the unit of work of a thread. Piece boundaries are fixed, so output bytes and
     /// statistics never depend on the thread count.
     static let rowsPerPiece = 64
@@ -112,6 +116,9 @@ public struct MergeEngine: Sendable {
         sums.initialize(repeating: (0, 0))
         defer { sums.deallocate() }
         let measure = job.outputType != .f32
+        // A tensor whose inputs' bytes are small keeps its pages from a statistics pass to the next
+        // pass, which would otherwise fault every page in again; a large one is released batch by batch.
+        let keepsPagesBetweenPasses = sources.reduce(0) { $0 + $1.tensor.byteCount } <= Self.pagesKeptBetweenPasses
         var error = 0.0, signal = 0.0
         if rows == 0 { try output.writeNow(UnsafeRawBufferPointer(start: nil, count: 0)) }
         for (shape, firstRow) in TensorUnits.of(name: job.name, shape: job.shape) {
@@ -154,7 +161,9 @@ public struct MergeEngine: Sendable {
                         sums[i] = (0, 0)
                     }
                 }
-                for source in sources { source.releasePages(rows: tensorRows) }
+                if rowPass || !keepsPagesBetweenPasses {
+                    for source in sources { source.releasePages(rows: tensorRows) }
+                }
             })
         }
         return (error, signal)
