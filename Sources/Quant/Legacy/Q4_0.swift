@@ -15,7 +15,7 @@ public enum Q4_0: BlockQuantizer {
         for i in 0..<blocks {
             let block = src + i &* blockBytes
             let y = dst + i &* 32
-            let d = halfToFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
+            let d = block.loadHalf(at: 0)
             let qs = block + 2
             for j in 0..<16 {
                 let q = qs.load(fromByteOffset: j, as: UInt8.self)

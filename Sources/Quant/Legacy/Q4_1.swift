@@ -16,8 +16,8 @@ public enum Q4_1: BlockQuantizer {
         for i in 0..<blocks {
             let block = src + i &* blockBytes
             let y = dst + i &* 32
-            let d = halfToFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
-            let m = halfToFloat(UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+            let d = block.loadHalf(at: 0)
+            let m = block.loadHalf(at: 2)
             let qs = block + 4
             for j in 0..<16 {
                 let q = qs.load(fromByteOffset: j, as: UInt8.self)

@@ -15,7 +15,7 @@ public enum Q5_0: BlockQuantizer {
         for i in 0..<blocks {
             let block = src + i &* blockBytes
             let y = dst + i &* 32
-            let d = halfToFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
+            let d = block.loadHalf(at: 0)
             let qh = UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
             let qs = block + 6
             for j in 0..<16 {

@@ -16,8 +16,8 @@ public enum Q5_1: BlockQuantizer {
         for i in 0..<blocks {
             let block = src + i &* blockBytes
             let y = dst + i &* 32
-            let d = halfToFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
-            let m = halfToFloat(UInt16(littleEndian: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+            let d = block.loadHalf(at: 0)
+            let m = block.loadHalf(at: 2)
             let qh = UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
             let qs = block + 8
             for j in 0..<16 {

@@ -14,7 +14,7 @@ public enum Q8_0: BlockQuantizer {
         for i in 0..<blocks {
             let block = src + i &* blockBytes
             let y = dst + i &* 32
-            let d = halfToFloat(UInt16(littleEndian: block.loadUnaligned(as: UInt16.self)))
+            let d = block.loadHalf(at: 0)
             ByteLanes(signed: block.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)).store(times: d, to: y)
             ByteLanes(signed: block.loadUnaligned(fromByteOffset: 18, as: SIMD16<UInt8>.self)).store(times: d, to: y + 16)
         }
