@@ -57,8 +57,9 @@ public struct MergeEngine: Sendable {
         let output = OutputQueue { (bytes) throws(MergeError) in
             do { try writer.appendPart(bytes) } catch { throw .file(String(describing: error)) }
         }
+        let scratch = Scratch()
         for (index, job) in plan.jobs.enumerated() {
-            let report = try execute(job, index: index, plan: plan, output: output)
+            let report = try execute(job, index: index, plan: plan, output: output, scratch: scratch)
             for source in job.sources { plan.inputs[source.input].model.releasePages(of: source.tensor) }
             progress(report)
         }
@@ -68,7 +69,7 @@ public struct MergeEngine: Sendable {
 
     /// Produces one output tensor and hands its bytes to `output`, in order, one batch of rows at a time
     /// (or in one piece for a raw copy).
-    func execute(_ job: TensorJob, index: Int, plan: MergePlan, output: OutputQueue) throws(MergeError) -> TensorReport {
+    func execute(_ job: TensorJob, index: Int, plan: MergePlan, output: OutputQueue, scratch: Scratch) throws(MergeError) -> TensorReport {
         var report = TensorReport(index: index, name: job.name, outputType: job.outputType, copied: false,
                                   requantizationError: 0, bytes: job.byteCount)
         if let raw = rawCopySource(job, plan: plan) {
@@ -85,7 +86,7 @@ public struct MergeEngine: Sendable {
             if let rows = plan.vocabularyRows(for: source) { prepared.permutation = (rows, source, plan) }
             sources.append(prepared)
         }
-        let (error, signal) = try stream(job, sources: sources, output: output)
+        let (error, signal) = try stream(job, sources: sources, output: output, scratch: scratch)
         report.requantizationError = signal > 0 ? (error / signal).squareRoot() : (error > 0 ? .infinity : 0)
         return report
     }
@@ -101,8 +102,8 @@ public struct MergeEngine: Sendable {
     /// row pass; the row pass encodes each piece and decodes it back for the error, in buffers that
     /// stay in cache, and writes each batch's bytes in order. Returns the squared requantization error
     /// and squared norm.
-    func stream(_ job: TensorJob, sources: [PreparedSource],
-                output: OutputQueue) throws(MergeError) -> (Double, Double) {
+    func stream(_ job: TensorJob, sources: [PreparedSource], output: OutputQueue,
+                scratch: Scratch) throws(MergeError) -> (Double, Double) {
         let rowLength = max(job.shape[0], 1)
         let rows = job.elementCount / rowLength
         guard let rowBytes = job.outputType.byteCount(elements: rowLength), Codecs.canQuantize(job.outputType) else {
@@ -110,7 +111,7 @@ public struct MergeEngine: Sendable {
         }
         let piece = Self.rowsPerPiece
         let batchRows = piece * max(chunkElements / rowLength / piece, 2 * threads, 1)
-        let driver = PieceDriver(rowsPerPiece: piece, piecesPerBatch: batchRows / piece, threads: threads)
+        let driver = PieceDriver(rowsPerPiece: piece, piecesPerBatch: batchRows / piece, threads: threads, scratch: scratch)
         try output.reserve(min(rows, batchRows) * rowBytes)
         let sums = UnsafeMutableBufferPointer<(Double, Double)>.allocate(capacity: batchRows / piece)
         sums.initialize(repeating: (0, 0))
