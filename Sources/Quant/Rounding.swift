@@ -43,18 +43,10 @@ public func roundedToInt32(_ x: Float) -> Int32 {
     return fraction >= 0.5 ? truncated &+ 1 : fraction <= -0.5 ? truncated &- 1 : truncated
 }
 
-// Fast paths for the quantizers' inner loops. Valid only for |x| < 2²²; there they equal
-// `truncatingToInt32` and `roundedToInt32` exactly, without the trapping (hence unvectorizable)
-// `Int32(_: Float)` conversion. Callers check the range once per block.
-
-/// `(int)x` for |x| < 2²²: truncation toward zero.
-@inlinable @inline(__always)
-func truncatedSmall(_ x: Float) -> Int32 {
-    let a = x.magnitude
-    let nearest = nearestInt(a)
-    let floor = Float(nearest) > a ? nearest &- 1 : nearest
-    return x < 0 ? 0 &- floor : floor
-}
+// A fast path for the quantizers' inner loops. Valid only for |x| < 2²²; there it equals
+// `roundedToInt32` exactly, without the trapping (hence unvectorizable) `Int32(_: Float)`
+// conversion. Callers check the range once per block. (Non-negative truncations use
+// `flooredLevel`, in Legacy/BlockScan.swift.)
 
 /// `(int)roundf(x)` for |x| < 2²²: rounding half away from zero.
 @inlinable @inline(__always)

@@ -3,36 +3,29 @@
 /// ggml's `if (v < min) min = v; if (v > max) max = v;` over 32 floats, starting from `FLT_MAX` and
 /// `-FLT_MAX` (NaNs are never taken).
 ///
-/// Computed on order-preserving integer keys of the floats (integer reductions vectorize; float ones
-/// do not without fast-math), with NaNs given keys that never win. Extremes are values, not positions,
-/// so the order of the scan does not matter, except for which zero is kept when the extreme is ±0
-/// (ggml keeps the first zero seen): that case is resolved by a scan.
+/// Eight lanes, each running ggml's comparison on every eighth element (`v < lo ? v : lo` is SSE's
+/// `minps` and NEON's equivalent select, NaNs included), then the lanes combined the same way.
+/// Extremes are values, not positions, so the order of the scan does not matter, except for which
+/// zero is kept when the extreme is ±0 (ggml keeps the first zero seen): that case is resolved by a
+/// scan.
 @inlinable @inline(__always)
 func minMax32(_ x: UnsafePointer<Float>) -> (min: Float, max: Float) {
-    var lo = orderKey(.greatestFiniteMagnitude), hi = orderKey(-.greatestFiniteMagnitude)
-    for j in 0..<32 {
-        let key = orderKey(x[j]), isNaN = x[j].bitPattern & 0x7FFF_FFFF > 0x7F80_0000
-        lo = Swift.min(lo, isNaN ? .max : key)
-        hi = Swift.max(hi, isNaN ? .min : key)
+    var lo = SIMD8<Float>(repeating: .greatestFiniteMagnitude), hi = SIMD8<Float>(repeating: -.greatestFiniteMagnitude)
+    for group in 0 ..< 4 {
+        for lane in 0 ..< 8 {
+            let v = x[group &* 8 &+ lane]
+            lo[lane] = v < lo[lane] ? v : lo[lane]
+            hi[lane] = v > hi[lane] ? v : hi[lane]
+        }
     }
-    var min = floatOfKey(lo)
-    var max = floatOfKey(hi)
+    var min = lo[0], max = hi[0]
+    for lane in 1 ..< 8 {
+        min = lo[lane] < min ? lo[lane] : min
+        max = hi[lane] > max ? hi[lane] : max
+    }
     if min == 0 { min = firstZero32(x) }
     if max == 0 { max = firstZero32(x) }
     return (min, max)
-}
-
-/// A signed integer ordered as the float `v` (−0 just below +0; NaNs outside ±inf).
-@inlinable @inline(__always)
-func orderKey(_ v: Float) -> Int32 {
-    let bits = Int32(bitPattern: v.bitPattern)
-    return bits ^ ((bits &>> 31) & 0x7FFF_FFFF)
-}
-
-/// The float whose ``orderKey(_:)`` is `key`.
-@inlinable @inline(__always)
-func floatOfKey(_ key: Int32) -> Float {
-    Float(bitPattern: UInt32(bitPattern: key ^ ((key &>> 31) & 0x7FFF_FFFF)))
 }
 
 /// ggml's `if (amax < fabsf(v)) { amax = fabsf(v); max = v; }` over 32 floats from `amax = max = 0`:

@@ -40,10 +40,10 @@ public enum Q4_1: BlockQuantizer {
             block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
             block.storeBytes(of: floatToHalf(min).littleEndian, toByteOffset: 2, as: UInt16.self)
             if allFinite32(x) && ((max - min) * id) < 0x1p21 {
-                // 0 ≤ (x − min)·id + 0.5 < 2²²: the vectorizable conversion is exact.
+                // 0 < (x − min)·id + 0.5 < 2²²: the truncation is a floor, which the vectorizable one computes exactly.
                 for j in 0..<16 {
-                    let q0 = UInt8(truncatingIfNeeded: Swift.min(15, truncatedSmall((x[j] - min) * id + 0.5)))
-                    let q1 = UInt8(truncatingIfNeeded: Swift.min(15, truncatedSmall((x[j &+ 16] - min) * id + 0.5)))
+                    let q0 = UInt8(truncatingIfNeeded: flooredLevel((x[j] - min) * id + 0.5, below: 15))
+                    let q1 = UInt8(truncatingIfNeeded: flooredLevel((x[j &+ 16] - min) * id + 0.5, below: 15))
                     block.storeBytes(of: q0 | (q1 &<< 4), toByteOffset: 4 &+ j, as: UInt8.self)
                 }
             } else {

@@ -44,10 +44,10 @@ public enum Q5_1: BlockQuantizer {
             block.storeBytes(of: floatToHalf(min).littleEndian, toByteOffset: 2, as: UInt16.self)
             var qh: UInt32 = 0
             if allFinite32(x) && ((max - min) * id) < 0x1p21 {
-                // 0 ≤ (x − min)·id + 0.5 < 2²²: the vectorizable conversion is exact.
+                // 0 < (x − min)·id + 0.5 < 2²²: the truncation is a floor (no clamp: 255 is never reached).
                 for j in 0..<16 {
-                    let q0 = UInt8(truncatingIfNeeded: truncatedSmall((x[j] - min) * id + 0.5))
-                    let q1 = UInt8(truncatingIfNeeded: truncatedSmall((x[j &+ 16] - min) * id + 0.5))
+                    let q0 = UInt8(truncatingIfNeeded: flooredLevel((x[j] - min) * id + 0.5, below: 255))
+                    let q1 = UInt8(truncatingIfNeeded: flooredLevel((x[j &+ 16] - min) * id + 0.5, below: 255))
                     block.storeBytes(of: (q0 & 0x0F) | ((q1 & 0x0F) &<< 4), toByteOffset: 8 &+ j, as: UInt8.self)
                     qh |= (UInt32(q0 & 0x10) &>> 4) &<< UInt32(j)
                     qh |= (UInt32(q1 & 0x10) &>> 4) &<< UInt32(j &+ 16)
