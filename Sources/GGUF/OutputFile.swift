@@ -26,7 +26,9 @@ final class OutputFile {
     private var descriptor: Int32
     /// Writes go to the disk without the page cache.
     private var direct: Bool
-    private let buffer: UnsafeMutableRawBufferPointer
+    /// The write buffer, from `init` until the file is closed (a split output's closed shards must not
+    /// each keep one).
+    private var buffer: UnsafeMutableRawBufferPointer
     private var buffered = 0
     /// Bytes of the file: written, or in the buffer.
     private(set) var length = 0
@@ -64,6 +66,7 @@ final class OutputFile {
         if descriptor < 0 { descriptor = open(temporaryPath, flags, 0o666) }
         if descriptor < 0 {
             let reason = MemoryMapping.errorText()
+            unlink(temporaryPath)  // a direct open may have created it before failing
             TemporaryFiles.forget(temporaryPath)
             throw .cannotCreate(path: path, reason: "\(temporaryPath): \(reason)")
         }
@@ -75,7 +78,12 @@ final class OutputFile {
 
     deinit {
         if descriptor >= 0 { close(descriptor) }
+        releaseBuffer()
+    }
+
+    private func releaseBuffer() {
         buffer.deallocate()
+        buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     }
 
     /// Appends `bytes` to the file.
@@ -159,6 +167,7 @@ final class OutputFile {
     /// Writes what is buffered, flushes to disk and closes the descriptor. A direct file's last write
     /// is padded to `DirectIO.alignment`, and the padding cut off again.
     func syncAndClose() throws(GGUFError) {
+        defer { releaseBuffer() }
         if buffered > 0 {
             var count = buffered
             if direct {
@@ -193,6 +202,7 @@ final class OutputFile {
 
     /// Closes (if open) and deletes the temporary file.
     func discard() {
+        releaseBuffer()
         if descriptor >= 0 { close(descriptor); descriptor = -1 }
         unlink(temporaryPath)
         TemporaryFiles.forget(temporaryPath)

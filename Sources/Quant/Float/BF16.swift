@@ -12,8 +12,9 @@ public enum BF16Codec: BlockQuantizer {
     /// time).
     @inlinable
     public static func dequantize(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, blocks: Int) {
-        let out = UnsafeMutableRawPointer(dst)
         var i = 0
+        #if _endian(little)  // the vector lanes are the file's little-endian values as they lie
+        let out = UnsafeMutableRawPointer(dst)
         while i &+ 32 <= blocks {
             for k in stride(from: 0, to: 32, by: 8) {
                 let words = src.loadUnaligned(fromByteOffset: (i &+ k) &* 2, as: SIMD8<UInt16>.self)
@@ -21,6 +22,7 @@ public enum BF16Codec: BlockQuantizer {
             }
             i &+= 32
         }
+        #endif
         while i < blocks {
             dst[i] = bf16ToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self)))
             i &+= 1
