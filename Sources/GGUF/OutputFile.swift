@@ -51,15 +51,15 @@ final class OutputFile {
         return "\(directory).\(name).tmp-\(getpid())"
     }
 
-    /// Creates (or truncates) the temporary file.
-    init(path: String) throws(GGUFError) {
+    /// Creates (or truncates) the temporary file; `directIO: false` writes through the page cache.
+    init(path: String, directIO: Bool = true) throws(GGUFError) {
         self.path = path
         self.temporaryPath = Self.temporaryPath(for: path)
         guard TemporaryFiles.register(temporaryPath) else { throw .interrupted(path: path) }
         let flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
         descriptor = -1
         direct = false
-        if let directFlag = DirectIO.openFlag {
+        if directIO, let directFlag = DirectIO.openFlag {
             descriptor = open(temporaryPath, flags | directFlag, 0o666)
             direct = descriptor >= 0
         }
@@ -71,7 +71,7 @@ final class OutputFile {
             throw .cannotCreate(path: path, reason: "\(temporaryPath): \(reason)")
         }
         #if canImport(Darwin)
-        direct = fcntl(descriptor, F_NOCACHE, 1) == 0
+        direct = directIO && fcntl(descriptor, F_NOCACHE, 1) == 0
         #endif
         buffer = .allocate(byteCount: Self.bufferCapacity, alignment: DirectIO.alignment)
     }

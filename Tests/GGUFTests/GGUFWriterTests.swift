@@ -47,7 +47,8 @@ import Testing
     }
 
     /// Where the tests write large files: the temporary directory (on Linux usually a disk, where the
-    /// writer bypasses the page cache) and, where it exists, tmpfs, which refuses direct I/O.
+    /// writer bypasses the page cache) and, where it exists, tmpfs (which refuses direct I/O on older
+    /// kernels).
     static let largeFileParents = [FileManager.default.temporaryDirectory.path] + (FileManager.default.fileExists(atPath: "/dev/shm") ? ["/dev/shm"] : [])
 
     @Test(arguments: largeFileParents)
@@ -76,6 +77,42 @@ import Testing
         let size = try FileManager.default.attributesOfItem(atPath: dir.file("big.gguf"))[.size] as? Int
         #expect(size == file.dataOffset + (19 << 20) + 32 + 1024)
         #expect(dir.contents() == ["big.gguf"])
+    }
+
+    /// Both ways of writing give the same file, at every size around the buffer's and a page's edges:
+    /// direct writes (a padded last write, truncated back) and writes through the page cache.
+    @Test(arguments: [true, false])
+    func outputFileWritesTheSameBytesEitherWay(_ directIO: Bool) throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let capacity = OutputFile.bufferCapacity
+        let pattern = (0 ..< 3_000_100).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        for size in [0, 1, 4095, 4096, 4097, capacity - 1, capacity, capacity + 1, 2 * capacity + 12345] {
+            let path = dir.file("o-\(size).bin")
+            let file = try OutputFile(path: path, directIO: directIO)
+            var expected = [UInt8]()
+            var left = size, step = 0
+            while left > 0 {  // uneven pieces, bytes and zeros
+                let n = min(left, [1, 4000, 100_000, 3_000_000][step % 4])
+                if step % 3 == 2 {
+                    try file.appendZeros(n)
+                    expected += [UInt8](repeating: 0, count: n)
+                } else {
+                    let piece = Array(pattern[step % 97 ..< step % 97 + n])
+                    try piece.withUnsafeBytes { raw in try file.append(raw) }
+                    expected += piece
+                }
+                left -= n
+                step += 1
+            }
+            try file.syncAndClose()
+            try file.commit()
+            let written = readBytes(path)
+            #expect(written.count == size, "size \(size)")
+            let same = written == expected  // kept out of #expect: a failure would print megabytes
+            #expect(same, "size \(size)")
+        }
+        #expect(dir.contents().allSatisfy { $0.hasPrefix("o-") })
     }
 
     @Test func droppingTrailingOnesMatchesGGMLNDims() {
