@@ -37,18 +37,12 @@ public enum RoundingNoise {
         return sum / 12
     }
 
-    /// Σ step² over one block's elements.
+    /// Σ step² over one block's elements (F16 and BF16 are counted by `floatEnergy` instead).
     static func blockEnergy(_ type: GGMLType, _ block: UnsafeRawPointer) -> Double {
         let bytes = block.assumingMemoryBound(to: UInt8.self)
         switch type {
         case .f32:
             return 0
-        case .f16:
-            let bits = UInt16(littleEndian: block.loadUnaligned(as: UInt16.self))
-            return squaredULP(exponent: Int(bits &>> 10) & 0x1F, bias: 15, mantissaBits: 10)
-        case .bf16:
-            let bits = UInt16(littleEndian: block.loadUnaligned(as: UInt16.self))
-            return squaredULP(exponent: Int(bits &>> 7) & 0xFF, bias: 127, mantissaBits: 7)
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0:
             return squared(block.loadHalf(at: 0)) * 32
         case .q2_K:
