@@ -36,7 +36,7 @@ public struct TensorComparison: Sendable {
         for i in 0..<n {
             self.noise[i] = noise[i] * weight
             for j in i ..< n {
-                let (d, e) = j == i ? (Self.pairSums(values[i], values[i]).dot, 0) : Self.pairSums(values[i], values[j])
+                let (d, e) = Self.pairSums(values[i], values[j])
                 dot[i][j] = d * weight; dot[j][i] = d * weight
                 difference[i][j] = e * weight; difference[j][i] = e * weight
             }
