@@ -147,10 +147,9 @@ struct BenchError: Error, CustomStringConvertible {
 }
 
 /// The I/O floor for a task: read every input file once, then write `outputBytes` and fsync, measured
-/// in-process. The output is written both through the page cache and around it (direct I/O, as
-/// `ggufmerge` writes where it can); the faster is the floor. Returns it, and the floor through the
-/// cache when that is not it.
-func ioFloor(inputs: [String], outputBytes: Int, dir: String) throws -> (seconds: Double, cached: Double?) {
+/// in-process, with the output written through the page cache and, where the file system allows it,
+/// around it (direct I/O, as `ggufmerge` writes where it can). The floor is the faster of the two.
+func ioFloor(inputs: [String], outputBytes: Int, dir: String) throws -> (cached: Double, direct: Double?) {
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 8 << 20, alignment: DirectIO.alignment)
     defer { buffer.deallocate() }
     buffer.initializeMemory(as: UInt8.self, repeating: 1)
@@ -169,14 +168,10 @@ func ioFloor(inputs: [String], outputBytes: Int, dir: String) throws -> (seconds
     let reading = Date().timeIntervalSince(start)
     _ = checksum
     let cached = try timeWrite(outputBytes, from: buffer, to: dir + "/floor.bin", flags: 0)
-    // Whole buffers: a direct write's length must be a multiple of the alignment. A file system that
-    // refuses direct I/O leaves the cached floor.
-    let wholeBuffers = (outputBytes + buffer.count - 1) / buffer.count * buffer.count
-    if let flag = DirectIO.openFlag, let direct = try? timeWrite(wholeBuffers, from: buffer, to: dir + "/floor.bin", flags: flag),
-       direct < cached {
-        return (reading + direct, reading + cached)
-    }
-    return (reading + cached, nil)
+    // A direct write's length is a multiple of the alignment: the output's size rounded up to a page.
+    let pages = (outputBytes + DirectIO.alignment - 1) / DirectIO.alignment * DirectIO.alignment
+    let direct = DirectIO.openFlag.flatMap { try? timeWrite(pages, from: buffer, to: dir + "/floor.bin", flags: $0) }
+    return (reading + cached, direct.map { reading + $0 })
 }
 
 /// Seconds to write `bytes` (from `buffer`, repeated) to a new file opened with `flags`, fsync it and
@@ -278,12 +273,15 @@ func runBenchmark() throws {
         let out = dir + "/merged.gguf"
         let inputs = Array(Set(arguments.filter { $0.hasSuffix(".gguf") }))
         _ = try ioFloor(inputs: inputs, outputBytes: fileSize(like), dir: dir)  // warm the page cache
-        let (floor, cachedFloor) = try ioFloor(inputs: inputs, outputBytes: fileSize(like), dir: dir)
+        let (cachedFloor, directFloor) = try ioFloor(inputs: inputs, outputBytes: fileSize(like), dir: dir)
+        let floor = min(cachedFloor, directFloor ?? .infinity)
         do {
             let m = try measure([tool, "merge"] + arguments + ["-o", out, "--threads", threads, "--quiet", "--force"])
             var line = "merge \(label.padding(toLength: 20, withPad: " ", startingAt: 0)) \(format(m))  I/O floor \(String(format: "%.2f s", floor))  ratio \(String(format: "%.2f×", m.seconds / floor))"
-            if let cachedFloor {
-                line += String(format: "  (direct writes; through the page cache the floor is %.2f s: %.2f×)", cachedFloor, m.seconds / cachedFloor)
+            if let directFloor {
+                let (kept, other, otherFloor) = directFloor < cachedFloor ? ("direct", "through the page cache", cachedFloor)
+                                                                          : ("through the page cache", "direct", directFloor)
+                line += String(format: "  (floor written %@; written %@ it is %.2f s: %.2f×)", kept, other, otherFloor, m.seconds / otherFloor)
             }
             if label.hasPrefix("ties"), let llamaSeconds {
                 line += String(format: "  (%.2f× llama-quantize F16→Q4_K_M)", m.seconds / llamaSeconds)
