@@ -31,7 +31,7 @@ final class OutputFile {
     private var buffer: UnsafeMutableRawBufferPointer
     private var buffered = 0
     /// Bytes of the file: written, or in the buffer.
-    private(set) var length = 0
+    private var length = 0
     /// Bytes handed to `write` so far.
     private var position = 0
     /// Bytes whose write-back to disk has been started (cached writes only; see `startWriteBack`).
