@@ -2,8 +2,8 @@
 ///
 /// Opening parses and checks the header, the metadata and every tensor info, and checks that the
 /// tensor data lies where llama.cpp expects it (in info order, each at the previous one's end
-/// padded to `alignment`) and inside the file. Tensor data is not read: `bytes(of:)` returns a
-/// zero-copy view into the mapping, valid for as long as this object lives.
+/// padded to `alignment`) and inside the file. Tensor data is not read: `withBytes(of:_:)` and
+/// `bytes(of:)` give a zero-copy view into the mapping, valid for as long as this object lives.
 public final class GGUFFile: @unchecked Sendable {
     // Sendable: every stored property is immutable after init, the mapping is read-only.
 
@@ -57,7 +57,9 @@ public final class GGUFFile: @unchecked Sendable {
         tensorIndex[name].map { tensors[$0] }
     }
 
-    /// The data of `tensor` (one of this file's `tensors`), without copying. Valid while `self` lives.
+    /// The data of `tensor` (one of this file's `tensors`), without copying. Valid while `self` lives,
+    /// and an optimized build ends an object's life at its last use, which may come before the
+    /// pointer's: keep `self` alive across every use (`withExtendedLifetime`), or use `withBytes(of:_:)`.
     public func bytes(of tensor: TensorInfo) -> UnsafeRawBufferPointer {
         let start = dataOffset + tensor.offset
         let count = tensor.byteCount
@@ -65,6 +67,14 @@ public final class GGUFFile: @unchecked Sendable {
                      "tensor '\(tensor.name)' is not one of \(path)'s tensors")
         guard let base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         return UnsafeRawBufferPointer(start: base + start, count: count)
+    }
+
+    /// Calls `body` with the data of `tensor`, without copying, keeping the mapping alive until it returns.
+    public func withBytes<Result, Failure>(
+        of tensor: TensorInfo, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        defer { withExtendedLifetime(self) {} }
+        return try body(bytes(of: tensor))
     }
 
     /// Drops the pages of `tensor`'s data from this process's resident memory once it has been read

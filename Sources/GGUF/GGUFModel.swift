@@ -109,11 +109,20 @@ public struct GGUFModel: Sendable {
         file(containing: tensor.name)?.releasePages(of: tensor, bytes: range)
     }
 
-    /// The data of `tensor` (one of this model's `tensors`), without copying.
+    /// The data of `tensor` (one of this model's `tensors`), without copying; valid while this model's
+    /// files live (see `GGUFFile.bytes(of:)`: keep the model alive across every use of the pointer).
     public func bytes(of tensor: TensorInfo) -> UnsafeRawBufferPointer {
         guard let l = locations[tensor.name] else {
             preconditionFailure("tensor '\(tensor.name)' is not one of \(path)'s tensors")
         }
         return files[l.file].bytes(of: tensor)
+    }
+
+    /// Calls `body` with the data of `tensor`, without copying, keeping its file alive until it returns.
+    public func withBytes<Result, Failure>(
+        of tensor: TensorInfo, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        defer { withExtendedLifetime(files) {} }
+        return try body(bytes(of: tensor))
     }
 }

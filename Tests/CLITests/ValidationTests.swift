@@ -69,7 +69,7 @@ import Testing
         metadata.set("llama.embedding_length", .uint32(256))
         let writer = try GGUFWriter(path: directory + "/wide.gguf", metadata: metadata,
                                     tensors: source.tensors.map { TensorDescriptor(name: $0.name, shape: $0.shape, type: $0.type) })
-        for tensor in source.tensors { try writer.append(source.bytes(of: tensor)) }
+        for tensor in source.tensors { try source.withBytes(of: tensor) { try writer.append($0) } }
         try writer.finish()
         let yaml = "slices:\n  - sources:\n      - model: \(Self.merge)/a.gguf\n        layer_range: [0, 2]\n"
             + "  - sources:\n      - model: wide.gguf\n        layer_range: [0, 2]\nmerge_method: passthrough\n"

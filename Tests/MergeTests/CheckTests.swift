@@ -77,7 +77,7 @@ import Testing
         let writer = try GGUFWriter(path: path, metadata: model.metadata, tensors: descriptors)
         for (tensor, descriptor) in zip(model.tensors, descriptors) {
             var values = [Float](repeating: 0, count: tensor.elementCount)
-            try values.withUnsafeMutableBufferPointer { try Codecs.dequantize(tensor.type, model.bytes(of: tensor), into: $0) }
+            try values.withUnsafeMutableBufferPointer { out in try model.withBytes(of: tensor) { try Codecs.dequantize(tensor.type, $0, into: out) } }
             var bytes = [UInt8](repeating: 0, count: descriptor.byteCount)
             try values.withUnsafeBufferPointer { src in try bytes.withUnsafeMutableBytes { try Codecs.quantize(descriptor.type, src, into: $0) } }
             try writer.append(bytes)

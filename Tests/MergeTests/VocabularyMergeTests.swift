@@ -90,9 +90,9 @@ import Testing
         let tokens = Self.strings(merged.metadata["tokenizer.ggml.tokens"])
         #expect(tokens.count == 202)
         for name in ["token_embd.weight", "output.weight"] {
-            let ours = Array(merged.bytes(of: try #require(merged.tensor(named: name))))
-            let stored = Array(base.bytes(of: try #require(base.tensor(named: name))))
-            let chatBytes = Array(chat.bytes(of: try #require(chat.tensor(named: name))))
+            let ours = merged.withBytes(of: try #require(merged.tensor(named: name))) { Array($0) }
+            let stored = base.withBytes(of: try #require(base.tensor(named: name))) { Array($0) }
+            let chatBytes = chat.withBytes(of: try #require(chat.tensor(named: name))) { Array($0) }
             let rowBytes = stored.count / 200
             #expect(ours.count == 202 * rowBytes && Array(ours.prefix(stored.count)) == stored)
             let chatTokens = Self.strings(chat.metadata["tokenizer.ggml.tokens"])
@@ -120,8 +120,8 @@ import Testing
         let merged = try GGUFModel(path: "\(folder)/out.gguf"), base = try GGUFModel(path: "\(folder)/base.gguf")
         let tensor = try #require(merged.tensor(named: "token_embd.weight"))
         #expect(tensor.type == .q8_0 && tensor.shape == [64, 202])
-        let stored = Array(base.bytes(of: try #require(base.tensor(named: "token_embd.weight"))))
-        #expect(Array(merged.bytes(of: tensor).prefix(stored.count)) == stored)
+        let stored = base.withBytes(of: try #require(base.tensor(named: "token_embd.weight"))) { Array($0) }
+        #expect(merged.withBytes(of: tensor) { Array($0.prefix(stored.count)) } == stored)
         let ours = try Fixture.tensors(atPath: "\(folder)/out.gguf")["token_embd.weight"]!.values
         let chat = try Fixture.tensors(atPath: "\(folder)/chat.gguf")["token_embd.weight"]!.values
         let chatTokens = Self.strings(try GGUFModel(path: "\(folder)/chat.gguf").metadata["tokenizer.ggml.tokens"])

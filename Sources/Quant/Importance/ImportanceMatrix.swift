@@ -109,8 +109,8 @@ extension ImportanceMatrix {
         for (name, pair) in pairs {
             guard let sums = pair.sums, let counts = pair.counts else { throw .unpaired(path: path, tensor: name) }
             guard sums.type == .f32, counts.type == .f32 else { throw .notF32(path: path, tensor: name) }
-            let sumValues = floats(file.bytes(of: sums))
-            let countValues = floats(file.bytes(of: counts))
+            let sumValues = file.withBytes(of: sums, floats)
+            let countValues = file.withBytes(of: counts, floats)
             guard !countValues.isEmpty, sumValues.count % countValues.count == 0 else {
                 throw .countsMismatch(path: path, tensor: name, values: sumValues.count, counts: countValues.count)
             }

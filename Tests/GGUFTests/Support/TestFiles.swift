@@ -60,7 +60,7 @@ func openError(_ bytes: [UInt8]) -> GGUFError? {
 func rewrite(_ file: GGUFFile, to path: String, metadata: Metadata? = nil, split: SplitPolicy? = nil) throws(GGUFError) -> GGUFWriter {
     let writer = try GGUFWriter(path: path, metadata: metadata ?? file.metadata, tensors: file.tensors.map(\.descriptor),
                                 alignment: file.alignment, version: file.version, split: split, protecting: [file.path])
-    for t in file.tensors { try writer.append(file.bytes(of: t)) }
+    for t in file.tensors { try file.withBytes(of: t) { bytes throws(GGUFError) in try writer.append(bytes) } }
     try writer.finish()
     return writer
 }

@@ -21,7 +21,7 @@ enum Fixture {
         var tensors: [String: (shape: [Int], values: [Float])] = [:]
         for tensor in model.tensors {
             var values = [Float](repeating: 0, count: tensor.elementCount)
-            try values.withUnsafeMutableBufferPointer { try Codecs.dequantize(tensor.type, model.bytes(of: tensor), into: $0) }
+            try values.withUnsafeMutableBufferPointer { out in try model.withBytes(of: tensor) { try Codecs.dequantize(tensor.type, $0, into: out) } }
             tensors[tensor.name] = (tensor.shape, values)
         }
         return tensors
