@@ -25,6 +25,8 @@ public final class GGUFWriter {
         let path: String
         let range: Range<Int>
         let header: [UInt8]
+        /// Where each of its tensors' data starts in the file.
+        let dataOffsets: [Int]
     }
 
     private let alignment: Int
@@ -137,7 +139,7 @@ public final class GGUFWriter {
             }
             let header = GGUFEncoding.header(version: version, metadata: plan.metadata,
                                              tensors: Array(tensors[plan.range]), offsets: offsets, alignment: alignment)
-            shards.append(Shard(path: plan.path, range: plan.range, header: header))
+            shards.append(Shard(path: plan.path, range: plan.range, header: header, dataOffsets: offsets.map { header.count + $0 }))
         }
 
         self.path = path
@@ -171,21 +173,41 @@ public final class GGUFWriter {
     /// - Throws: `.wrongTensorSize` if the pieces would exceed the byte count (nothing is written),
     ///   otherwise as `append(_:)`.
     public func appendPart(_ data: UnsafeRawBufferPointer) throws(GGUFError) {
+        try appendPart(count: data.count) { (file) throws(GGUFError) in try file.append(data) }
+    }
+
+    /// `appendPart(_:)` for the `count` bytes at `offset` in `region`, a buffer whose base address is
+    /// `DirectIO.alignment`-aligned: bytes placed at their file offset's position within a page
+    /// (`fileOffset(ofTensor:)` plus the bytes before them, modulo the alignment) go to the disk from
+    /// `region` itself, without a copy, when the file is written directly. `region[..<offset]` may be
+    /// overwritten.
+    public func appendPart(region: UnsafeMutableRawBufferPointer, offset: Int, count: Int) throws(GGUFError) {
+        precondition(offset >= 0 && count >= 0 && offset + count <= region.count, "bytes outside the region")
+        try appendPart(count: count) { (file) throws(GGUFError) in try file.append(region: region, offset: offset, count: count) }
+    }
+
+    /// Where the data of `tensors[index]` starts in its file (the first file, or its shard).
+    public func fileOffset(ofTensor index: Int) -> Int {
+        let shard = shards.first { $0.range.contains(index) }!
+        return shard.dataOffsets[index - shard.range.lowerBound]
+    }
+
+    private func appendPart(count: Int, _ write: (OutputFile) throws(GGUFError) -> Void) throws(GGUFError) {
         guard state == .open else { throw .writerClosed(path: path) }
         guard nextTensor < tensors.count else {
             throw .tensorCountMismatch(path: path, written: tensors.count + 1, expected: tensors.count)
         }
         let t = tensors[nextTensor]
-        guard partialBytes + data.count <= t.byteCount else {
-            throw .wrongTensorSize(path: path, tensor: t.name, expected: t.byteCount, actual: partialBytes + data.count)
+        guard partialBytes + count <= t.byteCount else {
+            throw .wrongTensorSize(path: path, tensor: t.name, expected: t.byteCount, actual: partialBytes + count)
         }
         do throws(GGUFError) {
             if partialBytes == 0, !shards[files.count - 1].range.contains(nextTensor) {
                 try closeCurrentShard()
                 try openShard(files.count)
             }
-            try write(data)
-            partialBytes += data.count
+            try write(files[files.count - 1])
+            partialBytes += count
             if partialBytes == t.byteCount {
                 try writeZeros((alignment - t.byteCount % alignment) % alignment)
             }

@@ -99,6 +99,33 @@ final class OutputFile {
         }
     }
 
+    /// Appends the `count` bytes at `offset` in `region` (whose base address is `DirectIO.alignment`-
+    /// aligned). When they lie at the file's page phase (`offset == length % alignment`) and writes are
+    /// direct, they go to the disk from `region` itself, without the copy into the buffer: the file's
+    /// unwritten partial page is put in front of them, over `region[..<offset]`, and only the bytes after
+    /// their last whole page are buffered. Otherwise they are copied, as `append(_:)` does.
+    func append(region: UnsafeMutableRawBufferPointer, offset: Int, count: Int) throws(GGUFError) {
+        let alignment = DirectIO.alignment
+        let phase = length % alignment
+        guard direct, let start = region.baseAddress, Int(bitPattern: start) % alignment == 0, offset == phase,
+              count >= alignment, offset + count <= region.count else {
+            return try append(UnsafeRawBufferPointer(rebasing: region[offset ..< offset + count]))
+        }
+        // The buffer holds the file from `position` (a page boundary) on: write its whole pages and keep
+        // the partial page, whose length is the phase.
+        if buffered > phase {
+            try writeAll(UnsafeRawPointer(buffer.baseAddress!), count: buffered - phase)
+            buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + (buffered - phase), byteCount: phase)
+            buffered = phase
+        }
+        start.copyMemory(from: buffer.baseAddress!, byteCount: phase)
+        let whole = (phase + count) / alignment * alignment
+        try writeAll(UnsafeRawPointer(start), count: whole)
+        buffered = phase + count - whole
+        buffer.baseAddress!.copyMemory(from: start + whole, byteCount: buffered)
+        length += count
+    }
+
     /// Appends `count` zero bytes.
     func appendZeros(_ count: Int) throws(GGUFError) {
         var left = count
@@ -124,7 +151,12 @@ final class OutputFile {
     /// write the system refuses (`EINVAL`: an alignment it does not support) is retried through the
     /// page cache, and so is the rest of the file.
     private func writeBuffer(count: Int) throws(GGUFError) {
-        var p = UnsafeRawPointer(buffer.baseAddress!)
+        try writeAll(UnsafeRawPointer(buffer.baseAddress!), count: count)
+    }
+
+    /// Writes `count` bytes from `start` at `position`, as `writeBuffer(count:)`.
+    private func writeAll(_ start: UnsafeRawPointer, count: Int) throws(GGUFError) {
+        var p = start
         var left = count
         while left > 0 {
             let n = write(descriptor, p, left)

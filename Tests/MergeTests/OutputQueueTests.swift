@@ -52,6 +52,32 @@ import Testing
         #expect(received.writes.withLock { $0 } == expected)
     }
 
+    /// A tensor's batches start at their file offset's position within a page, one after another, and
+    /// the batch sink gets each with the room in front of it.
+    @Test func batchesStartAtTheirFilePagePhase() throws {
+        let regions = Mutex<[(address: Int, offset: Int, bytes: [UInt8])]>([])
+        let queue = OutputQueue(sink: { _ in }, batchSink: { (region, offset, count) in
+            let bytes = Array(region[offset ..< offset + count])
+            regions.withLock { $0.append((Int(bitPattern: region.baseAddress), offset, bytes)) }
+        })
+        try queue.reserve(5000)
+        queue.startTensor(fileOffset: 3 * 4096 + 4000)
+        var expected: [(offset: Int, bytes: [UInt8])] = []
+        var phase = 4000
+        for (k, count) in [5000, 5000, 96, 1].enumerated() {
+            #expect(Int(bitPattern: queue.batch.baseAddress) % 4096 == phase)
+            Self.fill(queue, first: k, count: count)
+            expected.append((phase, (0 ..< count).map { UInt8(truncatingIfNeeded: k + $0) }))
+            try queue.advance(count: count)
+            phase = (phase + count) % 4096
+        }
+        try queue.drain()
+        let received = regions.withLock { $0 }
+        #expect(received.map(\.offset) == expected.map(\.offset))
+        #expect(received.map(\.bytes) == expected.map(\.bytes))
+        #expect(received.allSatisfy { $0.address % 4096 == 0 })
+    }
+
     @Test func aFailedWriteIsReportedAndStopsTheOutput() throws {
         let received = Received(failing: 1)
         let queue = OutputQueue(sink: received.sink)

@@ -54,11 +54,14 @@ public struct MergeEngine: Sendable {
             writer = try GGUFWriter(path: path, metadata: plan.metadata, tensors: plan.jobs.map(\.descriptor),
                                     split: split, protecting: plan.inputs.flatMap(\.paths))
         } catch { throw .file(error.description) }
-        let output = OutputQueue { (bytes) throws(MergeError) in
+        let output = OutputQueue(sink: { (bytes) throws(MergeError) in
             do { try writer.appendPart(bytes) } catch { throw .file(String(describing: error)) }
-        }
+        }, batchSink: { (region, offset, count) throws(MergeError) in
+            do { try writer.appendPart(region: region, offset: offset, count: count) } catch { throw .file(String(describing: error)) }
+        })
         let scratch = Scratch()
         for (index, job) in plan.jobs.enumerated() {
+            output.startTensor(fileOffset: writer.fileOffset(ofTensor: index))
             let report = try execute(job, index: index, plan: plan, output: output, scratch: scratch)
             for source in job.sources { plan.inputs[source.input].model.releasePages(of: source.tensor) }
             progress(report)

@@ -1,4 +1,5 @@
 import Dispatch
+import GGUF
 import Synchronization
 
 /// The engine's output, written in order on a thread of its own: a batch's write to the file
@@ -8,8 +9,16 @@ import Synchronization
 /// the oldest while the next batches fill the others. `advance(count:)` hands the current buffer to
 /// the writer and returns once the next one is free again; `drain()` waits for everything queued. A failed write is reported by the
 /// next `advance`, `drain` or `writeNow`, and later writes are skipped.
+///
+/// Each buffer is page-aligned with a page of room in front: a batch starts at its bytes' position
+/// within a page of the file (`startTensor(fileOffset:)`, then batch after batch), so that a direct
+/// write can take them from the buffer itself (`GGUFWriter.appendPart(region:offset:count:)`).
 final class OutputQueue: @unchecked Sendable {
+    /// A region, the offset of the batch's bytes in it, and their count; the region's bytes before
+    /// the offset are the writer's to use.
+    typealias BatchSink = (_ region: UnsafeMutableRawBufferPointer, _ offset: Int, _ count: Int) throws(MergeError) -> Void
     private let sink: (UnsafeRawBufferPointer) throws(MergeError) -> Void
+    private let batchSink: BatchSink
     private let queue = DispatchQueue(label: "ggufmerge.output")
     private let failure = Mutex<MergeError?>(nil)
     private var buffers: [UnsafeMutableRawBufferPointer] = []
@@ -22,11 +31,23 @@ final class OutputQueue: @unchecked Sendable {
     static let depth = 4
     /// The buffer the current batch is encoded into (changed only by `advance`, between batches).
     private var current = 0
+    /// Where the current batch starts in its buffer: its first byte's position within a page of the file.
+    private var phase = 0
+    /// Bytes a batch may hold (`reserve`).
+    private var capacity = 0
+    private static let page = DirectIO.alignment
 
     /// `sink` writes bytes to the file: on the writer's thread, or in `writeNow` once the queue is
-    /// empty, so never twice at once.
-    init(sink: @escaping (UnsafeRawBufferPointer) throws(MergeError) -> Void) {
+    /// empty, so never twice at once. `batchSink` writes a batch (by default, `sink` with its bytes).
+    init(sink: @escaping (UnsafeRawBufferPointer) throws(MergeError) -> Void, batchSink: BatchSink? = nil) {
         self.sink = sink
+        if let batchSink {
+            self.batchSink = batchSink
+        } else {
+            self.batchSink = { (region, offset, count) throws(MergeError) in
+                try sink(UnsafeRawBufferPointer(rebasing: region[offset ..< offset + count]))
+            }
+        }
         free = (0 ..< Self.depth).map { _ in DispatchSemaphore(value: 0) }
         for semaphore in free.dropFirst() { semaphore.signal() }
     }
@@ -38,28 +59,40 @@ final class OutputQueue: @unchecked Sendable {
 
     /// Makes every buffer hold at least `count` bytes (waiting for queued writes if they must grow).
     func reserve(_ count: Int) throws(MergeError) {
-        guard buffers.isEmpty || buffers[0].count < count else { return }
+        guard buffers.isEmpty || capacity < count else { return }
         try drain()
         for buffer in buffers { buffer.deallocate() }
-        buffers = (0 ..< Self.depth).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 64) }
+        capacity = count
+        buffers = (0 ..< Self.depth).map { _ in
+            UnsafeMutableRawBufferPointer.allocate(byteCount: Self.page + max(count, 1), alignment: Self.page)
+        }
+    }
+
+    /// The next batch's first byte will be at `fileOffset` in the file (the batches after it follow
+    /// it without a gap).
+    func startTensor(fileOffset: Int) {
+        phase = fileOffset % Self.page
     }
 
     /// The buffer of the current batch (see `reserve`).
-    var batch: UnsafeMutableRawBufferPointer { buffers[current] }
+    var batch: UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(rebasing: buffers[current][phase ..< phase + capacity])
+    }
 
     /// Queues the first `count` bytes of the current batch and switches to the other buffer once its
     /// write is done.
     func advance(count: Int) throws(MergeError) {
         // The engine keeps these bytes alive and unchanged until `done` is signalled.
-        let bytes = UncheckedSendable(UnsafeRawBufferPointer(rebasing: buffers[current][0 ..< count]))
+        let region = UncheckedSendable(buffers[current]), offset = phase
         let done = free[current]
         queue.async { [self] in
             if failure.withLock({ $0 == nil }) {
-                do throws(MergeError) { try sink(bytes.value) } catch { failure.withLock { $0 = error } }
+                do throws(MergeError) { try batchSink(region.value, offset, count) } catch { failure.withLock { $0 = error } }
             }
             done.signal()
         }
         current = (current + 1) % Self.depth
+        phase = (phase + count) % Self.page
         free[current].wait()
         try check()
     }
