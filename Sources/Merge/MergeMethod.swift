@@ -205,6 +205,14 @@ public protocol UnitMerge {
     mutating func finishPass() throws(MergeError)
     /// Merges one piece with the statistics fixed (its inputs may be overwritten).
     func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>)
+    /// The current pass's statistics over one piece read as stored, every input's rows in `type`
+    /// blocks (`inputs`: each input's bytes of the piece's rows), or nil when the merge has no such path
+    /// for `type`: the rows are then decoded and given to `statistics(_:)`. The default is nil.
+    func statistics(stored inputs: [UnsafeRawBufferPointer], type: GGMLType) -> Partial?
+}
+
+extension UnitMerge {
+    public func statistics(stored inputs: [UnsafeRawBufferPointer], type: GGMLType) -> Partial? { nil }
 }
 
 /// A merge that needs no statistics: each output row depends on the same row of the inputs only.

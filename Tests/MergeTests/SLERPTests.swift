@@ -1,3 +1,6 @@
+import Foundation
+import GGUF
+import Quant
 import Testing
 @testable import Merge
 
@@ -44,6 +47,69 @@ import Testing
         let merged = try MergeHarness.run(SLERP(), shape: [4, 3], [MergekitValues.x0, MergekitValues.slerpColinearInput1],
                                      parameters: ["t": .number(0.25)], baseIndex: 0)
         #expect(MergeHarness.relativeError(merged, MergekitValues.slerpColinear) <= 1e-6)
+    }
+
+    /// Q8_0 inputs: the statistics come from the stored blocks (integer sums of quant products times the
+    /// scales), the same terms as over decoded values, so the merged file is the one the decoded path
+    /// gives: each tensor the harness's SLERP of the decoded inputs, requantized, byte for byte.
+    @Test func q8_0InputsGiveTheDecodedPathsBytes() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("slerp-q8-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for name in ["a", "b"] {
+            let input = InputModel(label: name, model: try GGUFModel(path: Fixture.path("\(name).gguf")))
+            try MergeEngine(threads: 2).run(try MergePlan.quantize(input, fileType: .q8_0), to: "\(folder)/\(name).gguf")
+        }
+        let text = "models:\n  - model: a.gguf\n  - model: b.gguf\nmerge_method: slerp\nbase_model: a.gguf\nparameters:\n  t: 0.3\n"
+        try MergeEngine(threads: 2).run(try MergePlan.build(try MergeConfig.parse(text, file: "q8.yml", directory: folder)),
+                                        to: "\(folder)/out.gguf")
+        let a = try Fixture.tensors(atPath: "\(folder)/a.gguf"), b = try Fixture.tensors(atPath: "\(folder)/b.gguf")
+        let merged = try GGUFModel(path: "\(folder)/out.gguf")
+        var q8Tensors = 0
+        for tensor in merged.tensors {
+            let (shape, x) = try #require(a[tensor.name]), y = try #require(b[tensor.name]).values
+            let expected = try MergeHarness.run(SLERP(), shape: shape, [x, y], parameters: ["t": .number(0.3)], baseIndex: 0,
+                                                rowsPerPiece: 64)
+            var bytes = [UInt8](repeating: 0, count: tensor.byteCount)
+            try expected.withUnsafeBufferPointer { src in
+                try bytes.withUnsafeMutableBytes { try Codecs.quantize(tensor.type, src, into: $0, rowLength: shape[0], importance: nil) }
+            }
+            let same = merged.withBytes(of: tensor) { Array($0) } == bytes
+            #expect(same, "\(tensor.name)")
+            if tensor.type == .q8_0 { q8Tensors += 1 }
+        }
+        #expect(q8Tensors > 0)
+    }
+
+    /// The sums from stored Q8_0 blocks are the decoded values' sums, up to the order of additions:
+    /// real blocks, and blocks at the edges (zero scale, quants of −128 and 127, the largest scale).
+    @Test func q8_0StoredStatisticsMatchTheDecodedOnes() throws {
+        let values = try #require(try Fixture.tensors(atPath: Fixture.path("a.gguf")).values.max { $0.values.count < $1.values.count }).values
+        let n = values.count / 32 * 32, other = Array(values.reversed().prefix(n))
+        var x = [UInt8](repeating: 0, count: n / 32 * 34), y = x
+        try values.withUnsafeBufferPointer { src in
+            try x.withUnsafeMutableBytes { try Codecs.quantize(.q8_0, UnsafeBufferPointer(rebasing: src[..<n]), into: $0, rowLength: 32, importance: nil) }
+        }
+        try other.withUnsafeBufferPointer { src in
+            try y.withUnsafeMutableBytes { try Codecs.quantize(.q8_0, src, into: $0, rowLength: 32, importance: nil) }
+        }
+        // Edge blocks: a zero scale, all −128, all 127 at the largest finite half scale.
+        var edges = [UInt8](repeating: 0, count: 3 * 34)
+        edges[34...35] = [0x00, 0x3C]; for j in 36 ..< 68 { edges[j] = 0x80 }          // d = 1, q = −128
+        edges[68...69] = [0xFF, 0x7B]; for j in 70 ..< 102 { edges[j] = 0x7F }         // d = 65504, q = 127
+        x += edges
+        y += edges
+        let blocks = x.count / 34
+        let merge = SLERP.Merge(t: 0.5, base: 0, empty: false)
+        let stored = try #require(x.withUnsafeBytes { xs in y.withUnsafeBytes { ys in merge.statistics(stored: [xs, ys], type: .q8_0) } })
+        var dx = [Float](repeating: 0, count: blocks * 32), dy = dx
+        try x.withUnsafeBytes { src in try dx.withUnsafeMutableBufferPointer { try Codecs.dequantize(.q8_0, src, into: $0) } }
+        try y.withUnsafeBytes { src in try dy.withUnsafeMutableBufferPointer { try Codecs.dequantize(.q8_0, src, into: $0) } }
+        let decoded = dx.withUnsafeBufferPointer { xs in dy.withUnsafeBufferPointer { ys in VectorMath.PairSums(xs, ys) } }
+        for (s, d) in [(stored.xx, decoded.xx), (stored.yy, decoded.yy), (stored.xy, decoded.xy)] {
+            #expect(abs(s - d) <= 1e-12 * abs(d), "\(s) vs \(d)")
+        }
+        #expect(SLERP.Merge(t: 0.5, base: 0, empty: false).statistics(stored: [], type: .q4_0) == nil)
     }
 
     @Test func rejectsWrongInputs() {

@@ -123,6 +123,10 @@ public struct MergeEngine: Sendable {
         // A tensor whose inputs' bytes are small keeps its pages from a statistics pass to the next
         // pass, which would otherwise fault every page in again; a large one is released batch by batch.
         let keepsPagesBetweenPasses = sources.reduce(0) { $0 + $1.tensor.byteCount } <= Self.pagesKeptBetweenPasses
+        // Rows read as stored: one type, no adapter delta, no new row order.
+        let storedType = sources.first.map(\.tensor.type).flatMap { type in
+            sources.allSatisfy { $0.tensor.type == type && $0.delta == nil && $0.permutation == nil } ? type : nil
+        }
         var error = 0.0, signal = 0.0
         if rows == 0 { try output.writeNow(UnsafeRawBufferPointer(start: nil, count: 0)) }
         for (shape, firstRow) in TensorUnits.of(name: job.name, shape: job.shape) {
@@ -141,7 +145,10 @@ public struct MergeEngine: Sendable {
             try driver.run(&merge, unit: unit, firstRow: firstRow, load: { (rows, inputs) throws(MergeError) in
                 let rows = (firstRow + rows.lowerBound) ..< (firstRow + rows.upperBound)
                 for (source, buffer) in zip(sources, inputs) { try decode(source, rows: rows, into: buffer) }
-            }, store: { (rows, local, merged, back) throws(MergeError) in
+            }, stored: storedType.map { type in { rows in
+                let rows = (firstRow + rows.lowerBound) ..< (firstRow + rows.upperBound)
+                return (type, sources.map { UnsafeRawBufferPointer(rebasing: $0.input.model.bytes(of: $0.tensor)[$0.byteRange(rows: rows)]) })
+            } }, store: { (rows, local, merged, back) throws(MergeError) in
                 let dst = UnsafeMutableRawBufferPointer(rebasing: output.batch[local.lowerBound * rowBytes ..< local.upperBound * rowBytes])
                 do {
                     try job.encode(UnsafeBufferPointer(merged), firstRow: firstRow + rows.lowerBound, into: dst)

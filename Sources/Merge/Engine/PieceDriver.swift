@@ -1,3 +1,5 @@
+import GGUF
+
 /// Drives one unit's merge over row pieces: the statistics passes the merge asks for, then the row
 /// pass. The one loop every merge runs through, whether the rows come from GGUF files (the engine)
 /// or from memory (`MergeMethod.merge(_:into:)`). `store` may be called more than once per piece,
@@ -29,9 +31,12 @@ struct PieceDriver {
     /// input, `store` takes each merged piece (both on worker threads, for disjoint rows), and
     /// `batchDone` is called in order after each batch of rows of every pass (`rowPass` for the last).
     /// `firstRow` is the unit's first row in its tensor (random draws are keyed by the element's index
-    /// in the tensor).
+    /// in the tensor). `stored`, when the inputs' rows are their stored bytes as they are (one type, no
+    /// adapter, no new row order), gives those bytes, so that a statistics pass the merge can take from
+    /// stored blocks (`statistics(stored:type:)`) decodes nothing.
     func run<M: UnitMerge>(_ merge: inout M, unit: MergeUnit, firstRow: Int = 0,
                            load: (_ rows: Range<Int>, _ inputs: [UnsafeMutableBufferPointer<Float>]) throws(MergeError) -> Void,
+                           stored: ((_ rows: Range<Int>) -> (type: GGMLType, inputs: [UnsafeRawBufferPointer]))? = nil,
                            store: Store,
                            batchDone: (_ rows: Range<Int>, _ rowPass: Bool) throws(MergeError) -> Void) throws(MergeError) {
         let rows = unit.rowCount, rowLength = unit.rowLength
@@ -66,6 +71,10 @@ struct PieceDriver {
                 let current = merge
                 try parallelChunks(count: batch.count, chunk: pieceRows, threads: workers) { (worker, local) throws(MergeError) in
                     let rows = (batch.lowerBound + local.lowerBound) ..< (batch.lowerBound + local.upperBound)
+                    if let (type, raw) = stored?(rows), let partial = current.statistics(stored: raw, type: type) {
+                        partials[local.lowerBound / pieceRows] = partial
+                        return
+                    }
                     let slots = buffers(worker, rows)
                     let inputs = Array(slots.prefix(unit.inputCount))
                     try load(rows, inputs)

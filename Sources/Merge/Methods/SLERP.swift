@@ -1,4 +1,6 @@
 import Foundation
+import GGUF
+import Quant
 
 /// mergekit's `slerp`: spherical interpolation between the base model (`t = 0`) and the other model
 /// (`t = 1`), over each tensor as one flattened vector.
@@ -64,6 +66,14 @@ public struct SLERP: MergeMethod {
 
         func statistics(_ piece: RowPiece) -> VectorMath.PairSums {
             VectorMath.PairSums(piece.inputs[base].readOnly, piece.inputs[1 - base].readOnly)
+        }
+
+        /// From Q8_0 blocks as stored: the same terms, summed block by block (integer sums of quant
+        /// products times the scales) instead of decoded.
+        func statistics(stored inputs: [UnsafeRawBufferPointer], type: GGMLType) -> VectorMath.PairSums? {
+            guard type == .q8_0, let x = inputs[base].baseAddress, let y = inputs[1 - base].baseAddress else { return nil }
+            let (xx, yy, xy) = Q8_0.pairSums(x, y, blocks: inputs[base].count / GGMLType.q8_0.typeSize)
+            return VectorMath.PairSums(xx: xx, yy: yy, xy: xy)
         }
 
         mutating func accumulate(_ partial: VectorMath.PairSums) { sums.add(partial) }

@@ -79,6 +79,12 @@ extension VectorMath {
 
         init() {}
 
+        init(xx: Double, yy: Double, xy: Double) {
+            self.xx = xx
+            self.yy = yy
+            self.xy = xy
+        }
+
         init(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) {
             var xxLanes = DoubleLanes(), yyLanes = DoubleLanes(), xyLanes = DoubleLanes()
             var i = 0

@@ -20,6 +20,30 @@ public enum Q8_0: BlockQuantizer {
         }
     }
 
+    /// `(Σ x², Σ y², Σ x·y)` over two runs of `blocks` blocks, in `Double`, read from the blocks as
+    /// stored: each block's integer sums of quant products times its scales. Every term is the one a
+    /// sum over the decoded values has (`x = q·d` is exact in `Float`, and so is each product in
+    /// `Double`); only the order of the additions differs.
+    @inlinable
+    public static func pairSums(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, blocks: Int) -> (xx: Double, yy: Double, xy: Double) {
+        var xx = 0.0, yy = 0.0, xy = 0.0
+        for i in 0..<blocks {
+            let a = x + i &* blockBytes, b = y + i &* blockBytes
+            var aa: Int32 = 0, bb: Int32 = 0, ab: Int32 = 0
+            for j in 2..<34 {
+                let p = Int32(a.load(fromByteOffset: j, as: Int8.self)), q = Int32(b.load(fromByteOffset: j, as: Int8.self))
+                aa &+= p &* p
+                bb &+= q &* q
+                ab &+= p &* q
+            }
+            let da = Double(a.loadHalf(at: 0)), db = Double(b.loadHalf(at: 0))
+            xx += Double(aa) * (da * da)
+            yy += Double(bb) * (db * db)
+            xy += Double(ab) * (da * db)
+        }
+        return (xx, yy, xy)
+    }
+
     /// Byte-identical with llama.cpp's `quantize_row_q8_0_ref`: `d = amax / 127`,
     /// `q = roundf(x/d)` (half away from zero — not `nearest_int`).
     @inlinable
