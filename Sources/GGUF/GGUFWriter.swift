@@ -188,7 +188,9 @@ public final class GGUFWriter {
 
     /// Where the data of `tensors[index]` starts in its file (the first file, or its shard).
     public func fileOffset(ofTensor index: Int) -> Int {
-        let shard = shards.first { $0.range.contains(index) }!
+        guard let shard = shards.first(where: { $0.range.contains(index) }) else {
+            preconditionFailure("tensor index \(index) is outside 0..<\(tensors.count)")
+        }
         return shard.dataOffsets[index - shard.range.lowerBound]
     }
 

@@ -18,6 +18,20 @@ import Testing
         }
     }
 
+    /// `fileOffset(ofTensor:)` is where each tensor's data starts in its shard, as the written files say.
+    @Test func fileOffsetsAreWhereTheShardsPutTheData() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let file = try GGUFFile(path: Fixture.path("adapter-x.gguf"))
+        for split in [nil, SplitPolicy.maxTensors(10)] {
+            let w = try rewrite(file, to: dir.file(split == nil ? "whole.gguf" : "split.gguf"), split: split)
+            let written = try w.outputPaths.map { try GGUFFile(path: $0) }
+            let expected = written.flatMap { shard in shard.tensors.map { shard.dataOffset + $0.offset } }
+            #expect(w.tensors.indices.map(w.fileOffset(ofTensor:)) == expected)
+            #expect(expected.allSatisfy { $0 % 32 == 0 })
+        }
+    }
+
     @Test(arguments: [1, 2, 3])
     func modelOverLlamaGGUFSplitShards(_ shard: Int) throws {
         let model = try GGUFModel(path: Fixture.path(Self.ggufSplitShards[shard - 1]))

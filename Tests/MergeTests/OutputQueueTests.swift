@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 @testable import Merge
@@ -76,6 +77,23 @@ import Testing
         #expect(received.map(\.offset) == expected.map(\.offset))
         #expect(received.map(\.bytes) == expected.map(\.bytes))
         #expect(received.allSatisfy { $0.address % 4096 == 0 })
+    }
+
+    /// A queue released while its writer is still writing (the engine giving up after an error) waits
+    /// for the write on the releasing thread; its buffers outlive the write. (When the writer's block
+    /// held the queue, the queue's `deinit` ran on the writer's own thread and trapped.)
+    @Test func releasedWhileWritingWaitsForTheWrite() throws {
+        let wrote = Mutex(false)
+        do {
+            let queue = OutputQueue(sink: { _ in }, batchSink: { (region, offset, count) in
+                usleep(50_000)
+                wrote.withLock { $0 = Array(region[offset ..< offset + count]) == (0 ..< 16).map { UInt8($0) } }
+            })
+            try queue.reserve(16)
+            Self.fill(queue, first: 0, count: 16)
+            try queue.advance(count: 16)
+        }
+        #expect(wrote.withLock { $0 })
     }
 
     @Test func aFailedWriteIsReportedAndStopsTheOutput() throws {

@@ -18,9 +18,16 @@ final class OutputQueue: @unchecked Sendable {
     /// the offset are the writer's to use.
     typealias BatchSink = (_ region: UnsafeMutableRawBufferPointer, _ offset: Int, _ count: Int) throws(MergeError) -> Void
     private let sink: (UnsafeRawBufferPointer) throws(MergeError) -> Void
-    private let batchSink: BatchSink
     private let queue = DispatchQueue(label: "ggufmerge.output")
-    private let failure = Mutex<MergeError?>(nil)
+    /// What the writer's blocks use. They hold this, never the queue itself: a block that released the
+    /// queue's last reference would run its `deinit`, which waits for the writer, on the writer's own
+    /// thread (a trap, seen when a failed write made the engine give up while a block was running).
+    private final class Writer: @unchecked Sendable {
+        let batchSink: BatchSink
+        let failure = Mutex<MergeError?>(nil)
+        init(batchSink: @escaping BatchSink) { self.batchSink = batchSink }
+    }
+    private let writer: Writer
     private var buffers: [UnsafeMutableRawBufferPointer] = []
     /// One per buffer: taken while the buffer is being filled or written. (Created at 0 and
     /// signalled: libdispatch traps when a semaphore is freed below its initial value.)
@@ -42,9 +49,9 @@ final class OutputQueue: @unchecked Sendable {
     init(sink: @escaping (UnsafeRawBufferPointer) throws(MergeError) -> Void, batchSink: BatchSink? = nil) {
         self.sink = sink
         if let batchSink {
-            self.batchSink = batchSink
+            writer = Writer(batchSink: batchSink)
         } else {
-            self.batchSink = { (region, offset, count) throws(MergeError) in
+            writer = Writer { (region, offset, count) throws(MergeError) in
                 try sink(UnsafeRawBufferPointer(rebasing: region[offset ..< offset + count]))
             }
         }
@@ -85,9 +92,9 @@ final class OutputQueue: @unchecked Sendable {
         // The engine keeps these bytes alive and unchanged until `done` is signalled.
         let region = UncheckedSendable(buffers[current]), offset = phase
         let done = free[current]
-        queue.async { [self] in
-            if failure.withLock({ $0 == nil }) {
-                do throws(MergeError) { try batchSink(region.value, offset, count) } catch { failure.withLock { $0 = error } }
+        queue.async { [writer] in
+            if writer.failure.withLock({ $0 == nil }) {
+                do throws(MergeError) { try writer.batchSink(region.value, offset, count) } catch { writer.failure.withLock { $0 = error } }
             }
             done.signal()
         }
@@ -110,6 +117,6 @@ final class OutputQueue: @unchecked Sendable {
     }
 
     private func check() throws(MergeError) {
-        if let error = failure.withLock({ $0 }) { throw error }
+        if let error = writer.failure.withLock({ $0 }) { throw error }
     }
 }
