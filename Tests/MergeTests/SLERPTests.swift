@@ -53,32 +53,28 @@ import Testing
     /// scales), the same terms as over decoded values, so the merged file is the one the decoded path
     /// gives: each tensor the harness's SLERP of the decoded inputs, requantized, byte for byte.
     @Test func q8_0InputsGiveTheDecodedPathsBytes() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("slerp-q8-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        for name in ["a", "b"] {
-            let input = InputModel(label: name, model: try GGUFModel(path: Fixture.path("\(name).gguf")))
-            try MergeEngine(threads: 2).run(try MergePlan.quantize(input, fileType: .q8_0), to: "\(folder)/\(name).gguf")
-        }
-        let text = "models:\n  - model: a.gguf\n  - model: b.gguf\nmerge_method: slerp\nbase_model: a.gguf\nparameters:\n  t: 0.3\n"
-        try MergeEngine(threads: 2).run(try MergePlan.build(try MergeConfig.parse(text, file: "q8.yml", directory: folder)),
-                                        to: "\(folder)/out.gguf")
-        let a = try Fixture.tensors(atPath: "\(folder)/a.gguf"), b = try Fixture.tensors(atPath: "\(folder)/b.gguf")
-        let merged = try GGUFModel(path: "\(folder)/out.gguf")
-        var q8Tensors = 0
-        for tensor in merged.tensors {
-            let (shape, x) = try #require(a[tensor.name]), y = try #require(b[tensor.name]).values
-            let expected = try MergeHarness.run(SLERP(), shape: shape, [x, y], parameters: ["t": .number(0.3)], baseIndex: 0,
-                                                rowsPerPiece: 64)
-            var bytes = [UInt8](repeating: 0, count: tensor.byteCount)
-            try expected.withUnsafeBufferPointer { src in
-                try bytes.withUnsafeMutableBytes { try Codecs.quantize(tensor.type, src, into: $0, rowLength: shape[0], importance: nil) }
+        try Fixture.withTemporaryFolder("slerp-q8") { folder in
+            try Fixture.quantizeToQ8_0([Fixture.path("a.gguf"), Fixture.path("b.gguf")], in: folder)
+            let text = "models:\n  - model: a.gguf\n  - model: b.gguf\nmerge_method: slerp\nbase_model: a.gguf\nparameters:\n  t: 0.3\n"
+            try MergeEngine(threads: 2).run(try MergePlan.build(try MergeConfig.parse(text, file: "q8.yml", directory: folder)),
+                                            to: "\(folder)/out.gguf")
+            let a = try Fixture.tensors(atPath: "\(folder)/a.gguf"), b = try Fixture.tensors(atPath: "\(folder)/b.gguf")
+            let merged = try GGUFModel(path: "\(folder)/out.gguf")
+            var q8Tensors = 0
+            for tensor in merged.tensors {
+                let (shape, x) = try #require(a[tensor.name]), y = try #require(b[tensor.name]).values
+                let expected = try MergeHarness.run(SLERP(), shape: shape, [x, y], parameters: ["t": .number(0.3)], baseIndex: 0,
+                                                    rowsPerPiece: 64)
+                var bytes = [UInt8](repeating: 0, count: tensor.byteCount)
+                try expected.withUnsafeBufferPointer { src in
+                    try bytes.withUnsafeMutableBytes { try Codecs.quantize(tensor.type, src, into: $0, rowLength: shape[0], importance: nil) }
+                }
+                let same = merged.withBytes(of: tensor) { Array($0) } == bytes
+                #expect(same, "\(tensor.name)")
+                if tensor.type == .q8_0 { q8Tensors += 1 }
             }
-            let same = merged.withBytes(of: tensor) { Array($0) } == bytes
-            #expect(same, "\(tensor.name)")
-            if tensor.type == .q8_0 { q8Tensors += 1 }
+            #expect(q8Tensors > 0)
         }
-        #expect(q8Tensors > 0)
     }
 
     /// The sums from stored Q8_0 blocks are the decoded values' sums, up to the order of additions:

@@ -106,31 +106,27 @@ import Testing
     /// Quantized inputs (Q8_0, made with `ggufmerge quantize`'s plan): a copied vocabulary tensor keeps
     /// its stored blocks for the base's rows; the new tokens' rows are the fine-tune's, requantized.
     @Test func quantizedRowsAreRequantizedOnlyWhereTheyChange() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vocab-q8-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        for name in ["base", "chat"] {
-            let input = InputModel(label: name, model: try GGUFModel(path: Self.path("\(name).gguf")))
-            try MergeEngine(threads: 2).run(try MergePlan.quantize(input, fileType: .q8_0), to: "\(folder)/\(name).gguf")
+        try Fixture.withTemporaryFolder("vocab-q8") { folder in
+            try Fixture.quantizeToQ8_0([Self.path("base.gguf"), Self.path("chat.gguf")], in: folder)
+            let text = "merge_method: linear\nmodels:\n  - model: base.gguf\n    parameters: {weight: 1.0}\n"
+                + "  - model: chat.gguf\n    parameters: {weight: 0.0}\ntokenizer_source: union\n"
+            let plan = try MergePlan.build(try MergeConfig.parse(text, file: "q8.yml", directory: folder))
+            try MergeEngine(threads: 2).run(plan, to: "\(folder)/out.gguf")
+            let merged = try GGUFModel(path: "\(folder)/out.gguf"), base = try GGUFModel(path: "\(folder)/base.gguf")
+            let tensor = try #require(merged.tensor(named: "token_embd.weight"))
+            #expect(tensor.type == .q8_0 && tensor.shape == [64, 202])
+            let stored = base.withBytes(of: try #require(base.tensor(named: "token_embd.weight"))) { Array($0) }
+            #expect(merged.withBytes(of: tensor) { Array($0.prefix(stored.count)) } == stored)
+            let ours = try Fixture.tensors(atPath: "\(folder)/out.gguf")["token_embd.weight"]!.values
+            let chat = try Fixture.tensors(atPath: "\(folder)/chat.gguf")["token_embd.weight"]!.values
+            let chatTokens = Self.strings(try GGUFModel(path: "\(folder)/chat.gguf").metadata["tokenizer.ggml.tokens"])
+            let tokens = Self.strings(merged.metadata["tokenizer.ggml.tokens"])
+            let row = try #require(tokens.firstIndex(of: "<|im_start|>")), chatRow = try #require(chatTokens.firstIndex(of: "<|im_start|>"))
+            // Q8_0 of Q8_0-decoded values: the same values up to one rounding step of the block scale.
+            let oursRow = Array(ours[row * 64 ..< (row + 1) * 64])
+            let chatRowValues = Array(chat[chatRow * 64 ..< (chatRow + 1) * 64])
+            #expect(MergeHarness.relativeError(oursRow, chatRowValues) <= 1e-2)
         }
-        let text = "merge_method: linear\nmodels:\n  - model: base.gguf\n    parameters: {weight: 1.0}\n"
-            + "  - model: chat.gguf\n    parameters: {weight: 0.0}\ntokenizer_source: union\n"
-        let plan = try MergePlan.build(try MergeConfig.parse(text, file: "q8.yml", directory: folder))
-        try MergeEngine(threads: 2).run(plan, to: "\(folder)/out.gguf")
-        let merged = try GGUFModel(path: "\(folder)/out.gguf"), base = try GGUFModel(path: "\(folder)/base.gguf")
-        let tensor = try #require(merged.tensor(named: "token_embd.weight"))
-        #expect(tensor.type == .q8_0 && tensor.shape == [64, 202])
-        let stored = base.withBytes(of: try #require(base.tensor(named: "token_embd.weight"))) { Array($0) }
-        #expect(merged.withBytes(of: tensor) { Array($0.prefix(stored.count)) } == stored)
-        let ours = try Fixture.tensors(atPath: "\(folder)/out.gguf")["token_embd.weight"]!.values
-        let chat = try Fixture.tensors(atPath: "\(folder)/chat.gguf")["token_embd.weight"]!.values
-        let chatTokens = Self.strings(try GGUFModel(path: "\(folder)/chat.gguf").metadata["tokenizer.ggml.tokens"])
-        let tokens = Self.strings(merged.metadata["tokenizer.ggml.tokens"])
-        let row = try #require(tokens.firstIndex(of: "<|im_start|>")), chatRow = try #require(chatTokens.firstIndex(of: "<|im_start|>"))
-        // Q8_0 of Q8_0-decoded values: the same values up to one rounding step of the block scale.
-        let oursRow = Array(ours[row * 64 ..< (row + 1) * 64])
-        let chatRowValues = Array(chat[chatRow * 64 ..< (chatRow + 1) * 64])
-        #expect(MergeHarness.relativeError(oursRow, chatRowValues) <= 1e-2)
     }
 
     @Test func chatTemplateNameBecomesItsText() throws {

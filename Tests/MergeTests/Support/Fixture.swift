@@ -1,5 +1,6 @@
 import Foundation
 import GGUF
+import Merge
 import Quant
 
 /// Test support: the merge fixtures (mergekit's reference merges, trimmed; see Fixtures/merge/README.md).
@@ -25,5 +26,23 @@ enum Fixture {
             tensors[tensor.name] = (tensor.shape, values)
         }
         return tensors
+    }
+
+    /// Runs `body` with a new empty folder in the temporary directory, deleted afterwards.
+    static func withTemporaryFolder<R>(_ prefix: String, _ body: (_ folder: String) throws -> R) throws -> R {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        return try body(folder)
+    }
+
+    /// Each model at `paths` quantized to Q8_0 by `ggufmerge quantize`'s plan, written to
+    /// `<folder>/<its file name>`.
+    static func quantizeToQ8_0(_ paths: [String], in folder: String) throws {
+        for path in paths {
+            let name = (path as NSString).lastPathComponent
+            let input = InputModel(label: name, model: try GGUFModel(path: path))
+            try MergeEngine(threads: 2).run(try MergePlan.quantize(input, fileType: .q8_0), to: "\(folder)/\(name)")
+        }
     }
 }
