@@ -91,3 +91,31 @@ func firstZero32(_ x: UnsafePointer<Float>) -> Float {
     for j in 0..<32 where x[j] == 0 { return x[j] }
     return 0
 }
+
+/// The legacy encoders' block loop, eight blocks at a time: `scan` gives each block's two statistics
+/// and whether it is finite, the scales `d = numerator(a, b) / divisor` and their inverses `1/d` (0 when
+/// `d` is 0) are computed in lanes, then `body` encodes each block. Run block by block, each block's
+/// division, inverse and half conversion waited on the previous block's: Q8_0's encoder went from
+/// 5531 to 8696 MB/s, Q4_0's from 3757 to 5044, bytes unchanged (the divisions are the same IEEE ones).
+@inlinable @inline(__always)
+func forEachBlockInLanes(
+    blocks: Int, divisor: Float,
+    scan: (_ block: Int) -> (Float, Float, Bool),
+    numerator: (_ a: Float, _ b: Float) -> Float,
+    _ body: (_ block: Int, _ a: Float, _ b: Float, _ finite: Bool, _ d: Float, _ id: Float) -> Void
+) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { lanes in
+        let a = lanes.baseAddress!, b = a + 8, d = a + 16, id = a + 24
+        withUnsafeTemporaryAllocation(of: Bool.self, capacity: 8) { finite in
+            var i = 0
+            while i < blocks {
+                let n = min(8, blocks &- i)
+                for k in 0..<8 { (a[k], b[k], finite[k]) = k < n ? scan(i &+ k) : (0, 0, true) }
+                for k in 0..<8 { d[k] = numerator(a[k], b[k]) / divisor }
+                for k in 0..<8 { id[k] = d[k] != 0 ? 1 / d[k] : 0 }
+                for k in 0..<n { body(i &+ k, a[k], b[k], finite[k], d[k], id[k]) }
+                i &+= n
+            }
+        }
+    }
+}

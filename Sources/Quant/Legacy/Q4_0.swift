@@ -31,26 +31,27 @@ public enum Q4_0: BlockQuantizer {
     /// what ggml gives on x86-64 (see ``truncatingToInt8(_:)``).
     @inlinable
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int) {
-        for i in 0..<blocks {
-            let x = src + i &* 32
-            let block = dst + i &* blockBytes
-            let (amax, max, finite) = scanAbsMax32(x)
-            let d = max / -8
-            let id: Float = d != 0 ? 1 / d : 0
-            block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
-            if finite && (amax * id.magnitude) < 0x1p21 {
-                // 0 < x·id + 8.5 < 2²².
-                let qs = (block + 2).assumingMemoryBound(to: UInt8.self)
-                for j in 0..<16 {
-                    let q0 = flooredLevel(x[j] * id + 8.5, below: 15), q1 = flooredLevel(x[j &+ 16] * id + 8.5, below: 15)
-                    qs[j] = UInt8(truncatingIfNeeded: q0 | (q1 &<< 4))
-                }
-            } else {
-                for j in 0..<16 {
-                    let q0 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8(x[j] * id + 8.5))))
-                    let q1 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8(x[j &+ 16] * id + 8.5))))
-                    block.storeBytes(of: q0 | (q1 &<< 4), toByteOffset: 2 &+ j, as: UInt8.self)
-                }
+        forEachBlockInLanes(blocks: blocks, divisor: -8, scan: { scanAbsMax32(src + $0 &* 32) },
+                            numerator: { _, max in max }) { i, amax, _, finite, d, id in
+            quantizeBlock(src + i &* 32, into: dst + i &* blockBytes, amax: amax, finite: finite, d: d, id: id)
+        }
+    }
+
+    @inlinable @inline(__always)
+    static func quantizeBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer, amax: Float, finite: Bool, d: Float, id: Float) {
+        block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
+        if finite && (amax * id.magnitude) < 0x1p21 {
+            // 0 < x·id + 8.5 < 2²².
+            let qs = (block + 2).assumingMemoryBound(to: UInt8.self)
+            for j in 0..<16 {
+                let q0 = flooredLevel(x[j] * id + 8.5, below: 15), q1 = flooredLevel(x[j &+ 16] * id + 8.5, below: 15)
+                qs[j] = UInt8(truncatingIfNeeded: q0 | (q1 &<< 4))
+            }
+        } else {
+            for j in 0..<16 {
+                let q0 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8(x[j] * id + 8.5))))
+                let q1 = UInt8(truncatingIfNeeded: Swift.min(15, Int32(truncatingToInt8(x[j &+ 16] * id + 8.5))))
+                block.storeBytes(of: q0 | (q1 &<< 4), toByteOffset: 2 &+ j, as: UInt8.self)
             }
         }
     }

@@ -31,15 +31,14 @@ public enum Q4_1: BlockQuantizer {
     /// `q = min(15, (int8)((x − min)/d + 0.5))`, `m = min`.
     @inlinable
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int) {
-        for i in 0..<blocks {
-            let x = src + i &* 32
-            let block = dst + i &* blockBytes
-            let (min, max) = minMax32(x)
-            let d = (max - min) / 15
-            let id: Float = d != 0 ? 1 / d : 0
+        forEachBlockInLanes(blocks: blocks, divisor: 15, scan: { i in
+            let x = src + i &* 32, (min, max) = minMax32(x)
+            return (min, max, allFinite32(x))
+        }, numerator: { min, max in max - min }) { i, min, max, finite, d, id in
+            let x = src + i &* 32, block = dst + i &* blockBytes
             block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
             block.storeBytes(of: floatToHalf(min).littleEndian, toByteOffset: 2, as: UInt16.self)
-            if allFinite32(x) && ((max - min) * id) < 0x1p21 {
+            if finite && ((max - min) * id) < 0x1p21 {
                 // 0 < (x − min)·id + 0.5 < 2²²: the truncation is a floor, which the vectorizable one computes exactly.
                 for j in 0..<16 {
                     let q0 = UInt8(truncatingIfNeeded: flooredLevel((x[j] - min) * id + 0.5, below: 15))

@@ -32,12 +32,9 @@ public enum Q5_0: BlockQuantizer {
     /// first element of largest magnitude, `q = min(31, (int8)(x/d + 16.5))`.
     @inlinable
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int) {
-        for i in 0..<blocks {
-            let x = src + i &* 32
-            let block = dst + i &* blockBytes
-            let (amax, max, finite) = scanAbsMax32(x)
-            let d = max / -16
-            let id: Float = d != 0 ? 1 / d : 0
+        forEachBlockInLanes(blocks: blocks, divisor: -16, scan: { scanAbsMax32(src + $0 &* 32) },
+                            numerator: { _, max in max }) { i, amax, _, finite, d, id in
+            let x = src + i &* 32, block = dst + i &* blockBytes
             block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
             var qh: UInt32 = 0
             if finite && (amax * id.magnitude) < 0x1p21 {

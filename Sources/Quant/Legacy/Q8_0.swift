@@ -45,32 +45,23 @@ public enum Q8_0: BlockQuantizer {
     }
 
     /// Byte-identical with llama.cpp's `quantize_row_q8_0_ref`: `d = amax / 127`,
-    /// `q = roundf(x/d)` (half away from zero — not `nearest_int`). The blocks' scales are found eight
-    /// blocks at a time, so that their divisions and half conversions run in lanes instead of one
-    /// block's chain of latencies after another's.
+    /// `q = roundf(x/d)` (half away from zero — not `nearest_int`); scales eight blocks at a time
+    /// (`forEachBlockInLanes`).
     @inlinable
     public static func quantize(_ src: UnsafePointer<Float>, into dst: UnsafeMutableRawPointer, blocks: Int) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 24) { lanes in
-            let amax = lanes.baseAddress!, d = amax + 8, id = amax + 16
-            var i = 0
-            while i < blocks {
-                let n = min(8, blocks &- i)
-                for k in 0..<8 { amax[k] = k < n ? Float(bitPattern: largestMagnitudeBits32(src + (i &+ k) &* 32)) : 0 }
-                for k in 0..<8 { d[k] = amax[k] / 127 }
-                for k in 0..<8 { id[k] = d[k] != 0 ? 1 / d[k] : 0 }
-                for k in 0..<n {
-                    quantizeBlock(src + (i &+ k) &* 32, into: dst + (i &+ k) &* blockBytes, amax: amax[k], d: d[k], id: id[k])
-                }
-                i &+= n
-            }
+        forEachBlockInLanes(blocks: blocks, divisor: 127, scan: { i in
+            let largest = largestMagnitudeBits32(src + i &* 32)
+            return (Float(bitPattern: largest), 0, largest < 0x7F80_0000)
+        }, numerator: { amax, _ in amax }) { i, amax, _, finite, d, id in
+            let x = src + i &* 32, block = dst + i &* blockBytes
+            guard finite else { return quantizeNonFinite(x, into: block) }
+            quantizeBlock(x, into: block, amax: amax, d: d, id: id)
         }
     }
 
-    /// One block, given its largest magnitude's bits as a float (`amax`: infinity or NaN when the block
-    /// is not finite) and the scale and inverse computed from it.
+    /// One finite block, given its largest magnitude and the scale and inverse computed from it.
     @inlinable @inline(__always)
     static func quantizeBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer, amax: Float, d: Float, id: Float) {
-        guard amax.bitPattern < 0x7F80_0000 else { return quantizeNonFinite(x, into: block) }
         block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
         if (amax * id) < 0x1p21 {
             // |x·id| < 2²²: adding 1.5·2²³ rounds to the nearest integer, ties to even, and leaves it
