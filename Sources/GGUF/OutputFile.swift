@@ -114,7 +114,7 @@ final class OutputFile {
         // The buffer holds the file from `position` (a page boundary) on: write its whole pages and keep
         // the partial page, whose length is the phase.
         if buffered > phase {
-            try writeAll(UnsafeRawPointer(buffer.baseAddress!), count: buffered - phase)
+            try writeBuffer(count: buffered - phase)
             buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + (buffered - phase), byteCount: phase)
             buffered = phase
         }
@@ -147,14 +147,14 @@ final class OutputFile {
         }
     }
 
-    /// Writes the first `count` bytes of the buffer (retrying partial writes and EINTR). A direct
-    /// write the system refuses (`EINVAL`: an alignment it does not support) is retried through the
-    /// page cache, and so is the rest of the file.
+    /// Writes the first `count` bytes of the buffer (see `writeAll`).
     private func writeBuffer(count: Int) throws(GGUFError) {
         try writeAll(UnsafeRawPointer(buffer.baseAddress!), count: count)
     }
 
-    /// Writes `count` bytes from `start` at `position`, as `writeBuffer(count:)`.
+    /// Writes `count` bytes from `start` at `position` (retrying partial writes and EINTR). A direct
+    /// write the system refuses (`EINVAL`: an alignment it does not support) is retried through the
+    /// page cache, and so is the rest of the file.
     private func writeAll(_ start: UnsafeRawPointer, count: Int) throws(GGUFError) {
         var p = start
         var left = count
