@@ -40,8 +40,8 @@ final class OutputQueue: @unchecked Sendable {
     private var current = 0
     /// Where the current batch starts in its buffer: its first byte's position within a page of the file.
     private var phase = 0
-    /// Bytes a batch may hold (`reserve`).
-    private var capacity = 0
+    /// Bytes a batch may hold (`reserve`): its buffer but the page in front.
+    private var capacity: Int { buffers.first.map { $0.count - Self.page } ?? 0 }
     private static let page = DirectIO.alignment
 
     /// `sink` writes bytes to the file: on the writer's thread, or in `writeNow` once the queue is
@@ -69,7 +69,6 @@ final class OutputQueue: @unchecked Sendable {
         guard buffers.isEmpty || capacity < count else { return }
         try drain()
         for buffer in buffers { buffer.deallocate() }
-        capacity = count
         buffers = (0 ..< Self.depth).map { _ in
             UnsafeMutableRawBufferPointer.allocate(byteCount: Self.page + max(count, 1), alignment: Self.page)
         }
