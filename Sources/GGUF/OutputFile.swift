@@ -73,7 +73,7 @@ final class OutputFile {
         #if canImport(Darwin)
         direct = directIO && fcntl(descriptor, F_NOCACHE, 1) == 0
         #endif
-        buffer = .allocate(byteCount: Self.bufferCapacity, alignment: DirectIO.alignment)
+        buffer = HugePages.allocate(byteCount: Self.bufferCapacity, alignment: DirectIO.alignment)
     }
 
     deinit {

@@ -12,7 +12,8 @@ import Synchronization
 ///
 /// Each buffer is page-aligned with a page of room in front: a batch starts at its bytes' position
 /// within a page of the file (`startTensor(fileOffset:)`, then batch after batch), so that a direct
-/// write can take them from the buffer itself (`GGUFWriter.appendPart(region:offset:count:)`).
+/// write can take them from the buffer itself (`GGUFWriter.appendPart(region:offset:count:)`), whose
+/// pages the kernel pins for the device: huge pages where offered (`HugePages`), 512 times fewer.
 final class OutputQueue: @unchecked Sendable {
     /// A region, the offset of the batch's bytes in it, and their count; the region's bytes before
     /// the offset are the writer's to use.
@@ -70,7 +71,7 @@ final class OutputQueue: @unchecked Sendable {
         try drain()
         for buffer in buffers { buffer.deallocate() }
         buffers = (0 ..< Self.depth).map { _ in
-            UnsafeMutableRawBufferPointer.allocate(byteCount: Self.page + max(count, 1), alignment: Self.page)
+            HugePages.allocate(byteCount: Self.page + max(count, 1), alignment: Self.page)
         }
     }
 

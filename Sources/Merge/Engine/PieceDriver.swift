@@ -129,7 +129,8 @@ enum TensorUnits {
 
 /// Float buffers kept from one tensor to the next. Memory allocated afresh for each tensor comes from
 /// the system as new pages, each faulted in and cleared on first touch: 5 % of a SLERP merge's time
-/// (`perf`), for pages that held the previous tensor's pieces a moment before.
+/// (`perf`), for pages that held the previous tensor's pieces a moment before. Large ones are in huge
+/// pages where the system offers them (`HugePages`).
 final class Scratch {
     private var buffer = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
 
@@ -137,7 +138,8 @@ final class Scratch {
     func floats(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
         if buffer.count < count {
             buffer.deallocate()
-            buffer = .allocate(capacity: count)
+            let bytes = HugePages.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: MemoryLayout<Float>.alignment)
+            buffer = bytes.bindMemory(to: Float.self)
         }
         return UnsafeMutableBufferPointer(rebasing: buffer[..<count])
     }
