@@ -11,6 +11,18 @@ public protocol BlockCodec {
 
     /// Decodes `blocks` blocks at `src` into `blocks × type.blockSize` floats at `dst`.
     static func dequantize(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, blocks: Int)
+
+    /// `(Σ (decoded − reference)², Σ reference²)` of `blocks` blocks at `src` against the
+    /// `blocks × type.blockSize` floats at `reference`, compared as the blocks are decoded (nothing
+    /// decoded is stored); nil, the default, where the codec has no such loop (`Codecs.squaredError`
+    /// then decodes first).
+    static func squaredError(_ src: UnsafeRawPointer, reference: UnsafePointer<Float>, blocks: Int) -> (error: Double, signal: Double)?
+}
+
+extension BlockCodec {
+    public static func squaredError(_ src: UnsafeRawPointer, reference: UnsafePointer<Float>, blocks: Int) -> (error: Double, signal: Double)? {
+        nil
+    }
 }
 
 /// A codec that can also encode: what llama-quantize writes without an importance matrix.

@@ -102,9 +102,10 @@ public struct MergeEngine: Sendable {
     }
 
     /// Runs each unit of the tensor (the tensor, or each expert) through its statistics passes and its
-    /// row pass; the row pass encodes each piece and decodes it back for the error, in buffers that
-    /// stay in cache, and writes each batch's bytes in order. Returns the squared requantization error
-    /// and squared norm.
+    /// row pass; the row pass encodes each piece and compares its bytes with the merged floats for the
+    /// error (`Codecs.squaredError`: as it decodes them, for F16, BF16 and Q8_0), in buffers that stay
+    /// in cache, and writes each batch's bytes in order. Returns the squared requantization error and
+    /// squared norm.
     func stream(_ job: TensorJob, sources: [PreparedSource], output: OutputQueue,
                 scratch: Scratch) throws(MergeError) -> (Double, Double) {
         let rowLength = max(job.shape[0], 1)
@@ -152,15 +153,15 @@ public struct MergeEngine: Sendable {
                 let dst = UnsafeMutableRawBufferPointer(rebasing: output.batch[local.lowerBound * rowBytes ..< local.upperBound * rowBytes])
                 do {
                     try job.encode(UnsafeBufferPointer(merged), firstRow: firstRow + rows.lowerBound, into: dst)
-                    if measure { try Codecs.dequantize(job.outputType, UnsafeRawBufferPointer(dst), into: back) }
+                    if measure {
+                        // Slices of a piece arrive in order on one thread: the piece's sums are deterministic.
+                        let (e, s) = try Codecs.squaredError(job.outputType, UnsafeRawBufferPointer(dst), against: UnsafeBufferPointer(merged),
+                                                             scratch: back)
+                        sums[local.lowerBound / piece].0 += e
+                        sums[local.lowerBound / piece].1 += s
+                    }
                 } catch {
                     throw .file("output tensor \(job.name): \(error)")
-                }
-                if measure {
-                    // Slices of a piece arrive in order on one thread: the piece's sums are deterministic.
-                    let (e, s) = Self.squaredError(UnsafeBufferPointer(back), UnsafeBufferPointer(merged))
-                    sums[local.lowerBound / piece].0 += e
-                    sums[local.lowerBound / piece].1 += s
                 }
             }, batchDone: { (rows, rowPass) throws(MergeError) in
                 let tensorRows = (firstRow + rows.lowerBound) ..< (firstRow + rows.upperBound)
@@ -217,32 +218,6 @@ public struct MergeEngine: Sendable {
             throw .file("\(source.input.label): \(tensor.name): \(error)")
         }
         try source.delta?.add(to: buffer, rows: rows)
-    }
-
-    /// `(Σ (decoded − merged)², Σ merged²)` over one piece (at most 64 rows): float sums in eight lanes
-    /// so the loop vectorizes, which is precise enough for a report, added up in double across pieces.
-    static func squaredError(_ decoded: UnsafeBufferPointer<Float>, _ merged: UnsafeBufferPointer<Float>) -> (Double, Double) {
-        var error = SIMD8<Float>(), signal = SIMD8<Float>()
-        let n = merged.count / 8 * 8
-        var i = 0
-        while i < n {
-            var d = SIMD8<Float>(), m = SIMD8<Float>()
-            for lane in 0 ..< 8 {
-                d[lane] = decoded[i &+ lane] - merged[i &+ lane]
-                m[lane] = merged[i &+ lane]
-            }
-            error += d * d
-            signal += m * m
-            i &+= 8
-        }
-        var e = Double(error.sum()), s = Double(signal.sum())
-        while i < merged.count {
-            let d = Double(decoded[i] - merged[i])
-            e += d * d
-            s += Double(merged[i]) * Double(merged[i])
-            i += 1
-        }
-        return (e, s)
     }
 
     /// A per-tensor seed: the same seed and tensor name give the same stream on every run and thread

@@ -29,6 +29,27 @@ public enum BF16Codec: BlockQuantizer {
         }
     }
 
+    @inlinable
+    public static func squaredError(_ src: UnsafeRawPointer, reference: UnsafePointer<Float>, blocks: Int) -> (error: Double, signal: Double)? {
+        var sums = ErrorSums()
+        var i = 0
+        #if _endian(little)
+        while i &+ 32 <= blocks {
+            @inline(__always) func floats(_ k: Int) -> SIMD8<Float> {
+                highHalves(src.loadUnaligned(fromByteOffset: (i &+ k) &* 2, as: SIMD8<UInt16>.self))
+            }
+            sums.add((SIMD16(lowHalf: floats(0), highHalf: floats(8)), SIMD16(lowHalf: floats(16), highHalf: floats(24))),
+                     reference.load32(at: i))
+            i &+= 32
+        }
+        #endif
+        while i < blocks {
+            sums.add(bf16ToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))), reference[i])
+            i &+= 1
+        }
+        return sums.totals
+    }
+
     /// Eight floats whose high halves are `words` (little-endian lanes) and low halves zero.
     @inlinable @inline(__always)
     static func highHalves(_ words: SIMD8<UInt16>) -> SIMD8<Float> {

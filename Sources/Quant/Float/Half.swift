@@ -22,6 +22,23 @@ public func halfToFloat(_ h: UInt16) -> Float {
     return Float(bitPattern: sign | magnitude)
 }
 
+/// ``halfToFloat(_:)`` of eight halves, spelled in vector operations (the same steps lane by lane):
+/// for loops that do more with each value than store it, which LLVM would not vectorize. Only plain
+/// lane arithmetic: the subnormal select is a mask from an arithmetic shift, because Swift's vector
+/// comparisons and widening conversions compile to a loop over the lanes.
+@inlinable @inline(__always)
+func halfToFloat(_ h: SIMD8<UInt16>) -> SIMD8<Float> {
+    let z: UInt16 = 0
+    let w = unsafeBitCast(SIMD16(z, h[0], z, h[1], z, h[2], z, h[3], z, h[4], z, h[5], z, h[6], z, h[7]), to: SIMD8<UInt32>.self)
+    let sign = w & 0x8000_0000
+    let twoW = w &+ w
+    let normalized = unsafeBitCast(unsafeBitCast((twoW &>> 4) &+ (0xE0 &<< 23), to: SIMD8<Float>.self) * 0x1p-112, to: SIMD8<UInt32>.self)
+    let denormalized = unsafeBitCast(unsafeBitCast((twoW &>> 17) | (126 &<< 23), to: SIMD8<Float>.self) - 0.5, to: SIMD8<UInt32>.self)
+    // All ones where the exponent bits (twoW >> 27) are zero: 0 − 1 shifted arithmetically.
+    let subnormal = unsafeBitCast(unsafeBitCast((twoW &>> 27) &- 1, to: SIMD8<Int32>.self) &>> 31, to: SIMD8<UInt32>.self)
+    return unsafeBitCast(sign | (normalized & ~subnormal) | (denormalized & subnormal), to: SIMD8<Float>.self)
+}
+
 /// Converts a `Float` to an IEEE half (its bit pattern), exactly as ggml's `GGML_FP32_TO_FP16`
 /// (`ggml_compute_fp32_to_fp16` in `ggml-impl.h`).
 ///

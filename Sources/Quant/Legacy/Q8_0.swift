@@ -20,6 +20,21 @@ public enum Q8_0: BlockQuantizer {
         }
     }
 
+    @inlinable
+    public static func squaredError(_ src: UnsafeRawPointer, reference: UnsafePointer<Float>, blocks: Int) -> (error: Double, signal: Double)? {
+        var sums = ErrorSums()
+        for i in 0..<blocks {
+            let block = src + i &* blockBytes
+            let d = block.loadHalf(at: 0)
+            @inline(__always) func floats(_ offset: Int) -> SIMD16<Float> {
+                let q = ByteLanes(signed: block.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt8>.self))
+                return SIMD16(lowHalf: SIMD8(lowHalf: q.v0, highHalf: q.v1), highHalf: SIMD8(lowHalf: q.v2, highHalf: q.v3)) * d
+            }
+            sums.add((floats(2), floats(18)), reference.load32(at: i &* 32))
+        }
+        return sums.totals
+    }
+
     /// `(Σ x², Σ y², Σ x·y)` over two runs of `blocks` blocks, in `Double`, read from the blocks as
     /// stored: each block's integer sums of quant products times its scales. Every term is the one a
     /// sum over the decoded values has (`x = q·d` is exact in `Float`, and so is each product in
