@@ -10,6 +10,8 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable, Sendable {
 
     /// `open`, `fstat` or `mmap` failed; `reason` is the system's error text.
     case cannotOpen(path: String, reason: String)
+    /// `pread` failed or found the file shorter than when it was opened; `reason` says which.
+    case readFailed(path: String, reason: String)
     /// The file does not start with the magic `GGUF`.
     case notGGUF(path: String, magic: [UInt8])
     /// Version 1 (no longer supported by llama.cpp), 0, or newer than 3.
@@ -92,7 +94,7 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The file the error is about.
     public var path: String {
         switch self {
-        case .cannotOpen(let p, _), .notGGUF(let p, _), .unsupportedVersion(let p, _), .bigEndian(let p),
+        case .cannotOpen(let p, _), .readFailed(let p, _), .notGGUF(let p, _), .unsupportedVersion(let p, _), .bigEndian(let p),
              .truncated(let p, _, _), .countExceedsFile(let p, _, _, _), .invalidUTF8(let p, _, _),
              .emptyKey(let p, _), .duplicateKey(let p, _, _), .unknownValueType(let p, _, _, _),
              .nestedArray(let p, _, _), .invalidBool(let p, _, _, _), .invalidAlignment(let p, _),
@@ -113,6 +115,8 @@ public enum GGUFError: Error, CustomStringConvertible, Equatable, Sendable {
         switch self {
         case .cannotOpen(let path, let reason):
             return "\(path): cannot open: \(reason)"
+        case .readFailed(let path, let reason):
+            return "\(path): read failed: \(reason)"
         case .notGGUF(let path, let magic):
             let shown = magic.map { (0x20..<0x7F).contains($0) ? String(UnicodeScalar($0)) : "?" }.joined()
             return "\(path): not a GGUF file (magic '\(shown)', expected 'GGUF')"

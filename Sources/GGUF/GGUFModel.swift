@@ -99,6 +99,14 @@ public struct GGUFModel: Sendable {
         return files[l.file].bytes(of: files[l.file].tensors[l.index])
     }
 
+    /// Copies bytes of `tensor`'s data with `pread` (see `GGUFFile.copyBytes(of:ranges:into:)`).
+    public func copyBytes(of tensor: TensorInfo, ranges: [Range<Int>], into buffer: UnsafeMutableRawBufferPointer) throws(GGUFError) {
+        guard let file = file(containing: tensor.name) else {
+            preconditionFailure("tensor '\(tensor.name)' is not one of \(path)'s tensors")
+        }
+        try file.copyBytes(of: tensor, ranges: ranges, into: buffer)
+    }
+
     /// Drops the pages of `tensor`'s data from resident memory (see `GGUFFile.releasePages(of:)`).
     public func releasePages(of tensor: TensorInfo) {
         file(containing: tensor.name)?.releasePages(of: tensor)

@@ -127,3 +127,35 @@ private func matches(_ value: MetadataValue, _ json: Any) -> Bool {
         return n.int64Value == Int64(i)
     }
 }
+
+/// `copyBytes(of:ranges:into:)`: bytes of tensors read with `pread`, as `check` reads its sampled rows.
+@Suite struct CopyBytesTests {
+    @Test func copiesTheRangesAsTheMappingHoldsThem() throws {
+        let file = try GGUFFile(path: Fixture.path("base-Q8_0.gguf"))
+        let tensor = try #require(file.tensors.max { $0.byteCount < $1.byteCount })
+        let row = tensor.rowByteCount
+        #expect(tensor.rowCount >= 8)
+        // Scattered rows, and a run of adjacent ones (read at once).
+        let ranges = [0 ..< row, 3 * row ..< 4 * row, 4 * row ..< 5 * row, 5 * row ..< 6 * row, (tensor.rowCount - 1) * row ..< tensor.rowCount * row]
+        let total = ranges.reduce(0) { $0 + $1.count }
+        var copied = [UInt8](repeating: 0xEE, count: total + 3)
+        try copied.withUnsafeMutableBytes { try file.copyBytes(of: tensor, ranges: ranges, into: $0) }
+        let expected = file.withBytes(of: tensor) { bytes in ranges.flatMap { Array(bytes[$0]) } }
+        #expect(Array(copied[..<total]) == expected)
+        #expect(copied[total...].allSatisfy { $0 == 0xEE })  // nothing written past the ranges
+    }
+
+    @Test func aFileCutShortAfterOpeningIsAReadError() throws {
+        let dir = TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.write(readBytes(Fixture.path("base-Q8_0.gguf")), to: "cut.gguf")
+        let file = try GGUFFile(path: path)
+        let tensor = try #require(file.tensors.last)
+        #expect(truncate(path, off_t(file.dataOffset + tensor.offset)) == 0)
+        var buffer = [UInt8](repeating: 0, count: tensor.rowByteCount)
+        let error = #expect(throws: GGUFError.self) {
+            try buffer.withUnsafeMutableBytes { try file.copyBytes(of: tensor, ranges: [0 ..< tensor.rowByteCount], into: $0) }
+        }
+        #expect(error?.description == "\(path): read failed: the file ends at byte \(file.dataOffset + tensor.offset), before byte \(file.dataOffset + tensor.offset + tensor.rowByteCount)")
+    }
+}

@@ -35,11 +35,12 @@ public enum ModelCheck {
         }
 
         var results = [Result<TensorComparison, MergeError>?](repeating: nil, count: compared.count)
+        let scratch = (0 ..< max(threads, 1)).map { _ in Scratch() }
         results.withUnsafeMutableBufferPointer { out in
-            parallelChunks(count: compared.count, chunk: 1, threads: threads) { _, range in
+            parallelChunks(count: compared.count, chunk: 1, threads: threads) { worker, range in
                 for k in range {
                     out[k] = Result { () throws(MergeError) in
-                        try compare(compared[k].tensors, of: models, baseIndex: baseIndex, budget: budget)
+                        try compare(compared[k].tensors, of: models, baseIndex: baseIndex, budget: budget, scratch: scratch[worker])
                     }
                 }
             }
@@ -52,15 +53,19 @@ public enum ModelCheck {
         Codecs.canDequantize(type) && RoundingNoise.canEstimate(type)
     }
 
-    /// The same sampled rows of one tensor in every model, compared.
-    static func compare(_ tensors: [TensorInfo], of models: [GGUFModel], baseIndex: Int?, budget: Int) throws(MergeError) -> TensorComparison {
+    /// The same sampled rows of one tensor in every model, compared, read into a worker's `scratch`.
+    static func compare(_ tensors: [TensorInfo], of models: [GGUFModel], baseIndex: Int?, budget: Int,
+                        scratch: Scratch) throws(MergeError) -> TensorComparison {
         let sample = RowSample(rowCount: tensors[0].rowCount, rowLength: tensors[0].rowLength, budget: budget)
-        var values: [[Float]] = []
+        let count = sample.elementCount(rowLength: tensors[0].rowLength)
+        let floats = scratch.floats(count * models.count)
+        let bytes = scratch.bytes(tensors.map { sample.rows.count * $0.rowByteCount }.max() ?? 0)
+        var values: [UnsafeBufferPointer<Float>] = []
         var noise: [Double] = []
-        for (tensor, model) in zip(tensors, models) {
-            let read = try sample.read(tensor, of: model)
-            values.append(read.values)
-            noise.append(read.noise)
+        for (k, (tensor, model)) in zip(tensors, models).enumerated() {
+            let slot = UnsafeMutableBufferPointer(rebasing: floats[k * count ..< (k + 1) * count])
+            noise.append(try sample.read(tensor, of: model, into: slot, bytes: bytes))
+            values.append(UnsafeBufferPointer(slot))
         }
         return TensorComparison(name: tensors[0].name, values: values, noise: noise, base: baseIndex, weight: sample.weight)
     }

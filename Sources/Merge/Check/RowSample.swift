@@ -20,30 +20,40 @@ public struct RowSample: Sendable, Equatable {
         weight = count == 0 ? 0 : Double(rowCount) / Double(count)
     }
 
-    /// The sampled rows of `tensor` in `model`, decoded, and the estimated rounding noise energy of
-    /// those rows (``RoundingNoise``). The tensor's pages are released afterwards: the kernel maps
-    /// whole runs of pages around each sampled row, which would otherwise stay resident through the
-    /// merge that follows (2.6 GB of two 1.6 GB inputs, measured).
-    public func read(_ tensor: TensorInfo, of model: GGUFModel) throws(MergeError) -> (values: [Float], noise: Double) {
+    /// Elements `read(_:of:into:bytes:)` decodes: the sampled rows' elements.
+    public func elementCount(rowLength: Int) -> Int { rows.count &* rowLength }
+
+    /// Decodes the sampled rows of `tensor` in `model` into `values` (``elementCount(rowLength:)``
+    /// floats), reading their bytes into `bytes` (as many as they take) first; returns the estimated
+    /// rounding noise energy of those rows (``RoundingNoise``).
+    ///
+    /// The bytes are read with `pread` (`GGUFModel.copyBytes(of:ranges:into:)`), not through the
+    /// mapping, where each scattered row would fault in a run of pages around it, to be released again
+    /// afterwards; and the caller's buffers are reused from tensor to tensor, where fresh ones came from
+    /// the system as new pages each time. `check` of two 1B F16 models: 0.07–0.10 s before both,
+    /// 0.03–0.04 s after.
+    public func read(_ tensor: TensorInfo, of model: GGUFModel, into values: UnsafeMutableBufferPointer<Float>,
+                     bytes: UnsafeMutableRawBufferPointer) throws(MergeError) -> Double {
         guard Codecs.canDequantize(tensor.type), RoundingNoise.canEstimate(tensor.type) else {
             throw .unsupportedType(file: model.path, tensor: tensor.name, type: tensor.type.name)
         }
-        defer { model.releasePages(of: tensor) }
-        let bytes = model.bytes(of: tensor)
         let rowBytes = tensor.rowByteCount, length = tensor.rowLength
-        var values = [Float](repeating: 0, count: rows.count &* length)
+        precondition(values.count == rows.count &* length && bytes.count >= rows.count &* rowBytes)
+        do {
+            try model.copyBytes(of: tensor, ranges: rows.map { $0 &* rowBytes ..< ($0 &+ 1) &* rowBytes }, into: bytes)
+        } catch {
+            throw .file(error.description)
+        }
         var noise = 0.0
         do {
-            try values.withUnsafeMutableBufferPointer { out throws(QuantError) in
-                for (k, row) in rows.enumerated() {
-                    let source = UnsafeRawBufferPointer(rebasing: bytes[row &* rowBytes ..< (row &+ 1) &* rowBytes])
-                    try Codecs.dequantize(tensor.type, source, into: UnsafeMutableBufferPointer(rebasing: out[k &* length ..< (k &+ 1) &* length]))
-                    noise += RoundingNoise.energy(tensor.type, source) ?? 0
-                }
+            for k in rows.indices {
+                let source = UnsafeRawBufferPointer(rebasing: bytes[k &* rowBytes ..< (k &+ 1) &* rowBytes])
+                try Codecs.dequantize(tensor.type, source, into: UnsafeMutableBufferPointer(rebasing: values[k &* length ..< (k &+ 1) &* length]))
+                noise += RoundingNoise.energy(tensor.type, source) ?? 0
             }
         } catch {
             throw .file("\(model.path): tensor \(tensor.name): \(error.description)")
         }
-        return (values, noise)
+        return noise
     }
 }

@@ -28,9 +28,9 @@ public struct TensorComparison: Sendable {
         signAgreements = dot
     }
 
-    /// Compares the decoded samples `values` (one array a model, equal lengths), whose rounding noise
+    /// Compares the decoded samples `values` (one buffer a model, equal lengths), whose rounding noise
     /// is `noise`, weighting every sum by `weight` (``RowSample/weight``).
-    public init(name: String, values: [[Float]], noise: [Double], base: Int?, weight: Double) {
+    public init(name: String, values: [UnsafeBufferPointer<Float>], noise: [Double], base: Int?, weight: Double) {
         self.init(name: name, models: values.count)
         let n = values.count
         for i in 0..<n {
@@ -76,74 +76,64 @@ public struct TensorComparison: Sendable {
 
     /// Σ xy and Σ (x − y)²: float sums in eight lanes over runs of 256 elements (so the loop
     /// vectorizes and no float sum grows long), the runs added in double.
-    static func pairSums(_ x: [Float], _ y: [Float]) -> (dot: Double, squaredDistance: Double) {
-        x.withUnsafeBufferPointer { x in
-            y.withUnsafeBufferPointer { y in
-                var dot = 0.0, distance = 0.0
-                forEachRun(count: x.count) { range in
-                    var products = SIMD8<Float>(), squares = SIMD8<Float>()
-                    var k = range.lowerBound
-                    while k &+ 8 <= range.upperBound {
-                        var a = SIMD8<Float>(), b = SIMD8<Float>()
-                        for lane in 0 ..< 8 { a[lane] = x[k &+ lane]; b[lane] = y[k &+ lane] }
-                        products += a * b
-                        squares += (a - b) * (a - b)
-                        k &+= 8
-                    }
-                    dot += Double(products.sum())
-                    distance += Double(squares.sum())
-                    while k < range.upperBound {
-                        dot += Double(x[k] * y[k])
-                        distance += Double((x[k] - y[k]) * (x[k] - y[k]))
-                        k &+= 1
-                    }
-                }
-                return (dot, distance)
+    static func pairSums(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) -> (dot: Double, squaredDistance: Double) {
+        var dot = 0.0, distance = 0.0
+        forEachRun(count: x.count) { range in
+            var products = SIMD8<Float>(), squares = SIMD8<Float>()
+            var k = range.lowerBound
+            while k &+ 8 <= range.upperBound {
+                var a = SIMD8<Float>(), b = SIMD8<Float>()
+                for lane in 0 ..< 8 { a[lane] = x[k &+ lane]; b[lane] = y[k &+ lane] }
+                products += a * b
+                squares += (a - b) * (a - b)
+                k &+= 8
+            }
+            dot += Double(products.sum())
+            distance += Double(squares.sum())
+            while k < range.upperBound {
+                dot += Double(x[k] * y[k])
+                distance += Double((x[k] - y[k]) * (x[k] - y[k]))
+                k &+= 1
             }
         }
+        return (dot, distance)
     }
 
     /// Over task vectors s = x − base and t = y − base: Σ st, the count of elements where both are
     /// non-zero, and of those where they also agree in sign (lanes as in `pairSums`).
-    static func taskVectorSums(_ x: [Float], _ y: [Float], base: [Float]) -> (dot: Double, both: Double, agree: Double) {
-        x.withUnsafeBufferPointer { x in
-            y.withUnsafeBufferPointer { y in
-                base.withUnsafeBufferPointer { base in
-                    var dot = 0.0, both = 0, agree = 0
-                    forEachRun(count: base.count) { range in
-                        var products = SIMD8<Float>(), bothLanes = SIMD8<Int32>(), agreeLanes = SIMD8<Int32>()
-                        var k = range.lowerBound
-                        while k &+ 8 <= range.upperBound {
-                            var s = SIMD8<Float>(), t = SIMD8<Float>()
-                            for lane in 0 ..< 8 {
-                                s[lane] = x[k &+ lane] - base[k &+ lane]
-                                t[lane] = y[k &+ lane] - base[k &+ lane]
-                            }
-                            products += s * t
-                            for lane in 0 ..< 8 {
-                                let changed: Int32 = s[lane] != 0 && t[lane] != 0 ? 1 : 0
-                                bothLanes[lane] &+= changed
-                                agreeLanes[lane] &+= changed & ((s[lane] > 0) == (t[lane] > 0) ? 1 : 0)
-                            }
-                            k &+= 8
-                        }
-                        dot += Double(products.sum())
-                        both &+= Int(bothLanes.wrappedSum())
-                        agree &+= Int(agreeLanes.wrappedSum())
-                        while k < range.upperBound {
-                            let s = x[k] - base[k], t = y[k] - base[k]
-                            dot += Double(s * t)
-                            if s != 0, t != 0 {
-                                both &+= 1
-                                if (s > 0) == (t > 0) { agree &+= 1 }
-                            }
-                            k &+= 1
-                        }
-                    }
-                    return (dot, Double(both), Double(agree))
+    static func taskVectorSums(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>, base: UnsafeBufferPointer<Float>) -> (dot: Double, both: Double, agree: Double) {
+        var dot = 0.0, both = 0, agree = 0
+        forEachRun(count: base.count) { range in
+            var products = SIMD8<Float>(), bothLanes = SIMD8<Int32>(), agreeLanes = SIMD8<Int32>()
+            var k = range.lowerBound
+            while k &+ 8 <= range.upperBound {
+                var s = SIMD8<Float>(), t = SIMD8<Float>()
+                for lane in 0 ..< 8 {
+                    s[lane] = x[k &+ lane] - base[k &+ lane]
+                    t[lane] = y[k &+ lane] - base[k &+ lane]
                 }
+                products += s * t
+                for lane in 0 ..< 8 {
+                    let changed: Int32 = s[lane] != 0 && t[lane] != 0 ? 1 : 0
+                    bothLanes[lane] &+= changed
+                    agreeLanes[lane] &+= changed & ((s[lane] > 0) == (t[lane] > 0) ? 1 : 0)
+                }
+                k &+= 8
+            }
+            dot += Double(products.sum())
+            both &+= Int(bothLanes.wrappedSum())
+            agree &+= Int(agreeLanes.wrappedSum())
+            while k < range.upperBound {
+                let s = x[k] - base[k], t = y[k] - base[k]
+                dot += Double(s * t)
+                if s != 0, t != 0 {
+                    both &+= 1
+                    if (s > 0) == (t > 0) { agree &+= 1 }
+                }
+                k &+= 1
             }
         }
+        return (dot, Double(both), Double(agree))
     }
 
     /// Calls `body` with consecutive ranges of at most 256 of `count` elements.

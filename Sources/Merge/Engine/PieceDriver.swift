@@ -127,12 +127,13 @@ enum TensorUnits {
     }
 }
 
-/// Float buffers kept from one tensor to the next. Memory allocated afresh for each tensor comes from
-/// the system as new pages, each faulted in and cleared on first touch: 5 % of a SLERP merge's time
-/// (`perf`), for pages that held the previous tensor's pieces a moment before. Large ones are in huge
-/// pages where the system offers them (`HugePages`).
+/// Buffers kept from one tensor to the next. Memory allocated afresh for each tensor comes from the
+/// system as new pages, each faulted in and cleared on first touch: 5 % of a SLERP merge's time
+/// (`perf`), for pages that held the previous tensor's pieces a moment before, and half of `check`'s.
+/// Large ones are in huge pages where the system offers them (`HugePages`).
 final class Scratch {
     private var buffer = UnsafeMutableBufferPointer<Float>(start: nil, count: 0)
+    private var raw = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
     /// At least `count` floats (contents undefined), valid until the next call.
     func floats(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
@@ -144,5 +145,17 @@ final class Scratch {
         return UnsafeMutableBufferPointer(rebasing: buffer[..<count])
     }
 
-    deinit { buffer.deallocate() }
+    /// At least `count` bytes (contents undefined), valid until the next call.
+    func bytes(_ count: Int) -> UnsafeMutableRawBufferPointer {
+        if raw.count < count {
+            raw.deallocate()
+            raw = HugePages.allocate(byteCount: count, alignment: 16)
+        }
+        return UnsafeMutableRawBufferPointer(rebasing: raw[..<count])
+    }
+
+    deinit {
+        buffer.deallocate()
+        raw.deallocate()
+    }
 }
