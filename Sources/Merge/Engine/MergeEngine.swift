@@ -21,16 +21,18 @@ public struct TensorReport: Sendable {
 ///
 /// Memory: per worker thread, `inputs + 2` pieces of 64 rows in float; the encoded bytes of four
 /// batches (`chunkElements` floats' worth of rows each: the oldest is written while the next are
-/// computed, see `OutputQueue`); the statistics (at most a few values per row).
+/// computed, see `OutputQueue`); one batch's partial statistics; the statistics (at most a few values
+/// per row).
 /// Input pages are released after each batch of each pass.
 public struct MergeEngine: Sendable {
     public var threads: Int
     public var seed: UInt64
-    /// Float elements per batch of rows (default 2 Mi, at least two pieces per thread): the rows whose
+    /// Float elements per batch of rows (default 4 Mi, at least two pieces per thread): the rows whose
     /// encoded bytes are written at once, and after which the inputs' pages are released. Results do
-    /// not depend on it. Small, so that a batch's encoded bytes are still in cache when the writer
-    /// copies them.
-    public var chunkElements = 1 << 21
+    /// not depend on it. Each batch ends in a wait for its last piece (see `PieceDriver`): 2 → 4 Mi took
+    /// SLERP Q8_0 1B 0.79 → 0.72 s and linear F16 1.02 → 0.95 s (native, medians of eight alternated
+    /// runs; 8 Mi: no better).
+    public var chunkElements = 1 << 22
 
     /// Bytes of a tensor's inputs (all of them) up to which their pages stay mapped from one pass to
     /// the next: the resident memory a merge may add for speed.

@@ -6,10 +6,12 @@ import GGUF
 /// for consecutive slices of its rows, in order.
 ///
 /// Pieces have `rowsPerPiece` rows (the last one fewer) and are processed `piecesPerBatch` at a time
-/// in parallel (statistics: at most four per thread, so few partial results are held at once), each
-/// worker in its own scratch: memory is `threads × (inputs + 2)` pieces of floats, whatever the
-/// tensor's size. Statistics are folded in piece order, so results do not depend on the thread count
-/// or the batch size.
+/// in parallel, in every pass, each worker in its own scratch: memory is `threads × (inputs + 2)`
+/// pieces of floats, whatever the tensor's size, and one batch's partial statistics. Statistics are
+/// folded in piece order, so results do not depend on the thread count or the batch size. A batch
+/// ends when its last piece does, the other threads idle meanwhile; statistics batches were four
+/// pieces a thread, and as large as the row pass's they took SLERP Q8_0 1B 0.80 → 0.76 s (native,
+/// medians of ten alternated runs).
 struct PieceDriver {
     var rowsPerPiece: Int
     var piecesPerBatch: Int
@@ -42,7 +44,6 @@ struct PieceDriver {
         let rows = unit.rowCount, rowLength = unit.rowLength
         let pieceRows = max(rowsPerPiece, 1)
         let batchRows = pieceRows * max(piecesPerBatch, 1)
-        let statisticsBatchRows = pieceRows * max(min(piecesPerBatch, 4 * max(threads, 1)), 1)
         let pieceFloats = min(pieceRows, rows) * rowLength
         let workers = max(threads, 1)
         let slots = unit.inputCount + 2
@@ -66,8 +67,8 @@ struct PieceDriver {
             partials.deallocate()
         }
         while merge.needsPass {
-            for start in stride(from: 0, to: rows, by: statisticsBatchRows) {
-                let batch = start ..< min(rows, start + statisticsBatchRows)
+            for start in stride(from: 0, to: rows, by: batchRows) {
+                let batch = start ..< min(rows, start + batchRows)
                 let current = merge
                 try parallelChunks(count: batch.count, chunk: pieceRows, threads: workers) { (worker, local) throws(MergeError) in
                     let rows = (batch.lowerBound + local.lowerBound) ..< (batch.lowerBound + local.upperBound)
