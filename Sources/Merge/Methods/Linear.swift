@@ -59,13 +59,17 @@ public struct Linear: MergeMethod {
         func merge(_ piece: RowPiece, into output: UnsafeMutableBufferPointer<Float>) {
             if piece.inputs.count == 2 {
                 // The usual case in one pass, with the same operations in the same order.
-                let x = piece.inputs[0], y = piece.inputs[1], wx = weights[0], wy = weights[1]
-                for i in output.indices { output[i] = (0 + x[i] * wx) + y[i] * wy }
-            } else {
-                for i in output.indices { output[i] = 0 }
-                for (tensor, weight) in zip(piece.inputs, weights) {
-                    for i in output.indices { output[i] = output[i] + tensor[i] * weight }
+                let x = piece.inputs[0], y = piece.inputs[1], wx = weights[0], wy = weights[1], d = denominator
+                if d == 1 {
+                    for i in output.indices { output[i] = (0 + x[i] * wx) + y[i] * wy }
+                } else {
+                    for i in output.indices { output[i] = ((0 + x[i] * wx) + y[i] * wy) / d }
                 }
+                return
+            }
+            for i in output.indices { output[i] = 0 }
+            for (tensor, weight) in zip(piece.inputs, weights) {
+                for i in output.indices { output[i] = output[i] + tensor[i] * weight }
             }
             if denominator != 1 {
                 for i in output.indices { output[i] = output[i] / denominator }
