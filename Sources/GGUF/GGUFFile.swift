@@ -93,7 +93,7 @@ public final class GGUFFile: @unchecked Sendable {
     /// into `buffer` (at least their total count), with `pread`: through the page cache, never the
     /// mapping. For a few scattered rows, each of which costs a page fault through the mapping that
     /// maps a run of pages around it (and their release later): `check` reads its sampled rows this
-    /// way, in a quarter of the time. Adjacent ranges are read at once.
+    /// way. Adjacent ranges are read at once.
     public func copyBytes(of tensor: TensorInfo, ranges: [Range<Int>], into buffer: UnsafeMutableRawBufferPointer) throws(GGUFError) {
         let data = bytes(of: tensor)
         var filled = 0, k = 0

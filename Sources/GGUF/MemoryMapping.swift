@@ -77,6 +77,7 @@ enum MemoryMapping {
         _ = madvise(pointer, end - first, MADV_DONTNEED)
     }
 
+    /// Closes a descriptor from `openFile(path:)`.
     static func close(_ descriptor: Int32) {
         _ = systemClose(descriptor)
     }

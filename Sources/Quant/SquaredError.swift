@@ -47,6 +47,30 @@ extension UnsafePointer<Float> {
     }
 }
 
+/// `(Σ (decoded − reference)², Σ reference²)` of `count` little-endian 16-bit floats at `src` (F16,
+/// BF16): `eight` converts eight of them, `one` the tail.
+@inlinable @inline(__always)
+func squaredErrorOfWords(_ src: UnsafeRawPointer, reference: UnsafePointer<Float>, count: Int,
+                         eight: (SIMD8<UInt16>) -> SIMD8<Float>, one: (UInt16) -> Float) -> (error: Double, signal: Double) {
+    var sums = ErrorSums()
+    var i = 0
+    #if _endian(little)  // the vector lanes are the file's little-endian values as they lie
+    while i &+ 32 <= count {
+        @inline(__always) func floats(_ k: Int) -> SIMD8<Float> {
+            eight(src.loadUnaligned(fromByteOffset: (i &+ k) &* 2, as: SIMD8<UInt16>.self))
+        }
+        sums.add((SIMD16(lowHalf: floats(0), highHalf: floats(8)), SIMD16(lowHalf: floats(16), highHalf: floats(24))),
+                 reference.load32(at: i))
+        i &+= 32
+    }
+    #endif
+    while i < count {
+        sums.add(one(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))), reference[i])
+        i &+= 1
+    }
+    return sums.totals
+}
+
 extension Codecs {
     /// `(Σ (decoded − reference)², Σ reference²)` of the blocks `encoded` (of `type`) against the
     /// floats they were encoded from: the requantization error and the signal it is measured against.

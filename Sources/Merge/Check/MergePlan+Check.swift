@@ -9,6 +9,9 @@ extension MergePlan {
     /// task_arithmetic, ties, dare_*, breadcrumbs*, della*, sce.
     public var mergesTaskVectors: Bool { mergeMethod is GeneralizedTaskArithmetic || mergeMethod is SCE }
 
+    /// Elements a tensor that `inputWarnings` samples (``RowSample``): a quarter of `check`'s.
+    static let warningBudget = RowSample.defaultBudget / 4
+
     /// What `merge` warns about before merging (it does not refuse): the sampled ``ModelCheck`` of the
     /// plan's inputs (those without an adapter applied on the fly) against its base, or the first
     /// input. Passthrough stacks layers rather than combining weights, so it is not checked.
@@ -16,9 +19,6 @@ extension MergePlan {
     /// The warnings rest on sums over the whole model, so they sample a quarter of what `check` does
     /// per tensor (``warningBudget``; still 3.6 M weights a model over a 1B's 113 weight tensors), and
     /// every merge waits that much less before its first write.
-    /// Elements a tensor that `inputWarnings` samples (``RowSample``): a quarter of `check`'s.
-    static let warningBudget = RowSample.defaultBudget / 4
-
     public func inputWarnings(threads: Int) throws(MergeError) -> [String] {
         guard let method = mergeMethod, !(method is Passthrough) else { return [] }
         let baseInput = jobs.lazy.compactMap { job -> Int? in

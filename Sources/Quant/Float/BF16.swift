@@ -31,23 +31,7 @@ public enum BF16Codec: BlockQuantizer {
 
     @inlinable
     public static func squaredError(_ src: UnsafeRawPointer, reference: UnsafePointer<Float>, blocks: Int) -> (error: Double, signal: Double)? {
-        var sums = ErrorSums()
-        var i = 0
-        #if _endian(little)
-        while i &+ 32 <= blocks {
-            @inline(__always) func floats(_ k: Int) -> SIMD8<Float> {
-                highHalves(src.loadUnaligned(fromByteOffset: (i &+ k) &* 2, as: SIMD8<UInt16>.self))
-            }
-            sums.add((SIMD16(lowHalf: floats(0), highHalf: floats(8)), SIMD16(lowHalf: floats(16), highHalf: floats(24))),
-                     reference.load32(at: i))
-            i &+= 32
-        }
-        #endif
-        while i < blocks {
-            sums.add(bf16ToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))), reference[i])
-            i &+= 1
-        }
-        return sums.totals
+        squaredErrorOfWords(src, reference: reference, count: blocks, eight: { highHalves($0) }, one: { bf16ToFloat($0) })
     }
 
     /// Eight floats whose high halves are `words` (little-endian lanes) and low halves zero.

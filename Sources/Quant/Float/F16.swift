@@ -25,23 +25,7 @@ public enum F16Codec: BlockQuantizer {
 
     @inlinable
     public static func squaredError(_ src: UnsafeRawPointer, reference: UnsafePointer<Float>, blocks: Int) -> (error: Double, signal: Double)? {
-        var sums = ErrorSums()
-        var i = 0
-        #if _endian(little)  // the vector lanes are the file's little-endian values as they lie
-        while i &+ 32 <= blocks {
-            @inline(__always) func floats(_ k: Int) -> SIMD8<Float> {
-                halfToFloat(src.loadUnaligned(fromByteOffset: (i &+ k) &* 2, as: SIMD8<UInt16>.self))
-            }
-            sums.add((SIMD16(lowHalf: floats(0), highHalf: floats(8)), SIMD16(lowHalf: floats(16), highHalf: floats(24))),
-                     reference.load32(at: i))
-            i &+= 32
-        }
-        #endif
-        while i < blocks {
-            sums.add(halfToFloat(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: i &* 2, as: UInt16.self))), reference[i])
-            i &+= 1
-        }
-        return sums.totals
+        squaredErrorOfWords(src, reference: reference, count: blocks, eight: { halfToFloat($0) }, one: { halfToFloat($0) })
     }
 
     @inlinable
