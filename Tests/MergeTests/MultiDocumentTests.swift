@@ -39,29 +39,28 @@ import Testing
         let merge = try MultiDocumentMerge.load(path: path)
         #expect(merge.documents.count == 2 && merge.documents[0].name == "ab" && merge.documents[0].outPath == "./ignored")
 
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("multi-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try MergeEngine(threads: 2).run(try MergePlan.build(merge.resolved(0, intermediates: folder)),
-                                        to: MultiDocumentMerge.intermediatePath("ab", in: folder))
-        let last = merge.resolved(1, intermediates: folder)
-        guard case let .models(models) = last.inputs else { Issue.record("expected models"); return }
-        #expect(models[0].model.path == folder + "/ab.gguf" && models[0].model.text == "ab")
-        let output = folder + "/out.gguf"
-        try MergeEngine(threads: 2).run(try MergePlan.build(last), to: output)
+        try Fixture.withTemporaryFolder("multi") { folder in
+            try MergeEngine(threads: 2).run(try MergePlan.build(merge.resolved(0, intermediates: folder)),
+                                            to: MultiDocumentMerge.intermediatePath("ab", in: folder))
+            let last = merge.resolved(1, intermediates: folder)
+            guard case let .models(models) = last.inputs else { Issue.record("expected models"); return }
+            #expect(models[0].model.path == folder + "/ab.gguf" && models[0].model.text == "ab")
+            let output = folder + "/out.gguf"
+            try MergeEngine(threads: 2).run(try MergePlan.build(last), to: output)
 
-        // 0.5·(0.5·a + 0.5·b) + 0.5·c, with the intermediate in F32.
-        let merged = try Fixture.tensors(atPath: output)
-        let a = try Fixture.f32Tensors("a.gguf"), b = try Fixture.f32Tensors("b.gguf"), c = try Fixture.f32Tensors("c.gguf")
-        #expect(Set(merged.keys) == Set(a.keys))
-        for (name, tensor) in merged {
-            let (x, y, z) = (a[name]!.values, b[name]!.values, c[name]!.values)
-            var expected = [Float](repeating: 0, count: x.count)
-            for i in x.indices {
-                let ab: Float = 0.5 * x[i] + 0.5 * y[i]
-                expected[i] = 0.5 * ab + 0.5 * z[i]
+            // 0.5·(0.5·a + 0.5·b) + 0.5·c, with the intermediate in F32.
+            let merged = try Fixture.tensors(atPath: output)
+            let a = try Fixture.f32Tensors("a.gguf"), b = try Fixture.f32Tensors("b.gguf"), c = try Fixture.f32Tensors("c.gguf")
+            #expect(Set(merged.keys) == Set(a.keys))
+            for (name, tensor) in merged {
+                let (x, y, z) = (a[name]!.values, b[name]!.values, c[name]!.values)
+                var expected = [Float](repeating: 0, count: x.count)
+                for i in x.indices {
+                    let ab: Float = 0.5 * x[i] + 0.5 * y[i]
+                    expected[i] = 0.5 * ab + 0.5 * z[i]
+                }
+                #expect(MergeHarness.relativeError(tensor.values, expected) <= 1e-6, "\(name)")
             }
-            #expect(MergeHarness.relativeError(tensor.values, expected) <= 1e-6, "\(name)")
         }
     }
 
