@@ -57,26 +57,31 @@ public enum Codecs {
     /// Whether ggml cannot write `type` without an importance matrix (IQ2_XXS, IQ2_XS, IQ1_S).
     public static func requiresImportance(_ type: GGMLType) -> Bool { weightedEncoder(for: type)?.requiresImportance ?? false }
 
+    /// The whole blocks of `type` that `elements` floats and `bytes` bytes both are.
+    /// - Throws: `.sizeMismatch` unless `elements` is a multiple of the block size and `bytes` its size.
+    static func blockCount(_ type: GGMLType, elements: Int, bytes: Int) throws(QuantError) -> Int {
+        guard elements % type.blockSize == 0, type.byteCount(elements: elements) == bytes else {
+            throw .sizeMismatch(type, elements: elements, bytes: bytes)
+        }
+        return elements / type.blockSize
+    }
+
     /// Decodes `src` (whole blocks of `type`) into `dst`, whose count must be the element count.
     public static func dequantize(_ type: GGMLType, _ src: UnsafeRawBufferPointer,
                                   into dst: UnsafeMutableBufferPointer<Float>) throws(QuantError) {
         guard let codec = decoder(for: type) else { throw .unsupported(type, operation: "dequantize") }
-        guard dst.count % type.blockSize == 0, type.byteCount(elements: dst.count) == src.count else {
-            throw .sizeMismatch(type, elements: dst.count, bytes: src.count)
-        }
-        guard dst.count > 0, let s = src.baseAddress, let d = dst.baseAddress else { return }
-        codec.dequantize(s, into: d, blocks: dst.count / type.blockSize)
+        let blocks = try blockCount(type, elements: dst.count, bytes: src.count)
+        guard blocks > 0, let s = src.baseAddress, let d = dst.baseAddress else { return }
+        codec.dequantize(s, into: d, blocks: blocks)
     }
 
     /// Encodes `src` (a multiple of the block size) into `dst`, whose count must be the byte count.
     public static func quantize(_ type: GGMLType, _ src: UnsafeBufferPointer<Float>,
                                 into dst: UnsafeMutableRawBufferPointer) throws(QuantError) {
         guard let codec = encoder(for: type) else { throw .unsupported(type, operation: "quantize") }
-        guard src.count % type.blockSize == 0, type.byteCount(elements: src.count) == dst.count else {
-            throw .sizeMismatch(type, elements: src.count, bytes: dst.count)
-        }
-        guard src.count > 0, let s = src.baseAddress, let d = dst.baseAddress else { return }
-        codec.quantize(s, into: d, blocks: src.count / type.blockSize)
+        let blocks = try blockCount(type, elements: src.count, bytes: dst.count)
+        guard blocks > 0, let s = src.baseAddress, let d = dst.baseAddress else { return }
+        codec.quantize(s, into: d, blocks: blocks)
     }
 
     /// Encodes whole rows of `rowLength` floats, with per-column `importance` weights (`rowLength`
@@ -85,14 +90,7 @@ public enum Codecs {
     public static func quantize(_ type: GGMLType, _ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer,
                                 rowLength: Int, importance: UnsafeBufferPointer<Float>?) throws(QuantError) {
         guard let importance else {
-            if let plain = encoder(for: type) {
-                guard src.count % type.blockSize == 0, type.byteCount(elements: src.count) == dst.count else {
-                    throw .sizeMismatch(type, elements: src.count, bytes: dst.count)
-                }
-                guard src.count > 0, let s = src.baseAddress, let d = dst.baseAddress else { return }
-                plain.quantize(s, into: d, blocks: src.count / type.blockSize)
-                return
-            }
+            if encoder(for: type) != nil { return try quantize(type, src, into: dst) }
             return try quantizeRows(type, src, into: dst, rowLength: rowLength, importance: nil)
         }
         guard importance.count == rowLength else { throw .importanceLength(type, columns: rowLength, weights: importance.count) }
@@ -103,14 +101,7 @@ public enum Codecs {
                                      rowLength: Int, importance: UnsafePointer<Float>?) throws(QuantError) {
         guard let codec = weightedEncoder(for: type) else {
             // Types without a weighted search (Q8_0, floats) ignore the importance matrix, as llama.cpp does.
-            if let plain = encoder(for: type) {
-                guard src.count % type.blockSize == 0, type.byteCount(elements: src.count) == dst.count else {
-                    throw .sizeMismatch(type, elements: src.count, bytes: dst.count)
-                }
-                guard src.count > 0, let s = src.baseAddress, let d = dst.baseAddress else { return }
-                plain.quantize(s, into: d, blocks: src.count / type.blockSize)
-                return
-            }
+            if encoder(for: type) != nil { return try quantize(type, src, into: dst) }
             throw .unsupported(type, operation: "quantize")
         }
         if importance == nil && codec.requiresImportance { throw .requiresImportanceMatrix(tensor: "", type: type) }

@@ -80,13 +80,11 @@ extension Codecs {
     public static func squaredError(_ type: GGMLType, _ encoded: UnsafeRawBufferPointer, against reference: UnsafeBufferPointer<Float>,
                                     scratch: UnsafeMutableBufferPointer<Float>) throws(QuantError) -> (error: Double, signal: Double) {
         guard let codec = decoder(for: type) else { throw .unsupported(type, operation: "dequantize") }
-        guard reference.count % type.blockSize == 0, type.byteCount(elements: reference.count) == encoded.count else {
-            throw .sizeMismatch(type, elements: reference.count, bytes: encoded.count)
-        }
-        guard reference.count > 0, let e = encoded.baseAddress, let r = reference.baseAddress else { return (0, 0) }
-        if let sums = codec.squaredError(e, reference: r, blocks: reference.count / type.blockSize) { return sums }
+        let blocks = try blockCount(type, elements: reference.count, bytes: encoded.count)
+        guard blocks > 0, let e = encoded.baseAddress, let r = reference.baseAddress else { return (0, 0) }
+        if let sums = codec.squaredError(e, reference: r, blocks: blocks) { return sums }
         let decoded = UnsafeMutableBufferPointer(rebasing: scratch[..<reference.count])
-        codec.dequantize(e, into: decoded.baseAddress!, blocks: reference.count / type.blockSize)
+        codec.dequantize(e, into: decoded.baseAddress!, blocks: blocks)
         return squaredError(UnsafeBufferPointer(decoded), against: reference)
     }
 
