@@ -33,18 +33,14 @@ public final class GGUFFile: @unchecked Sendable {
     ///   malformed input.
     public init(path: String) throws(GGUFError) {
         let (descriptor, size) = try MemoryMapping.openFile(path: path)
-        let base: UnsafeRawPointer?
+        var base: UnsafeRawPointer? = nil
         let header: GGUFHeader
         do throws(GGUFError) {
             base = try MemoryMapping.map(descriptor: descriptor, size: size, path: path)
-            do throws(GGUFError) {
-                header = try GGUFHeader(parsing: UnsafeRawBufferPointer(start: base, count: size), path: path)
-            } catch {
-                if let base { MemoryMapping.unmap(base, size: size) }
-                throw error
-            }
+            header = try GGUFHeader(parsing: UnsafeRawBufferPointer(start: base, count: size), path: path)
         } catch {
-            MemoryMapping.close(descriptor)
+            if let base { MemoryMapping.unmap(base, size: size) }
+            MemoryMapping.closeFile(descriptor)
             throw error
         }
         self.path = path
@@ -61,7 +57,7 @@ public final class GGUFFile: @unchecked Sendable {
 
     deinit {
         if let base { MemoryMapping.unmap(base, size: fileSize) }
-        MemoryMapping.close(descriptor)
+        MemoryMapping.closeFile(descriptor)
     }
 
     /// The tensor named `name`, or nil.

@@ -1,12 +1,9 @@
 #if canImport(Darwin)
 import Darwin
-private let systemClose = Darwin.close
 #elseif canImport(Glibc)
 import Glibc
-private let systemClose = Glibc.close
 #elseif canImport(Musl)
 import Musl
-private let systemClose = Musl.close
 #endif
 
 /// Thin wrappers over `open`, `fstat`, `mmap`, `munmap` and `pread`: the only place the reader calls
@@ -78,8 +75,8 @@ enum MemoryMapping {
     }
 
     /// Closes a descriptor from `openFile(path:)`.
-    static func close(_ descriptor: Int32) {
-        _ = systemClose(descriptor)
+    static func closeFile(_ descriptor: Int32) {
+        _ = close(descriptor)
     }
 
     static func unmap(_ base: UnsafeRawPointer, size: Int) {
