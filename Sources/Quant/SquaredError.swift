@@ -48,19 +48,20 @@ extension UnsafePointer<Float> {
 }
 
 /// `(Σ (decoded − reference)², Σ reference²)` of `count` little-endian 16-bit floats at `src` (F16,
-/// BF16): `eight` converts eight of them, `one` the tail.
+/// BF16): `sixteen` converts sixteen of them, `one` the tail.
 @inlinable @inline(__always)
 func squaredErrorOfWords(_ src: UnsafeRawPointer, reference: UnsafePointer<Float>, count: Int,
-                         eight: (SIMD8<UInt16>) -> SIMD8<Float>, one: (UInt16) -> Float) -> (error: Double, signal: Double) {
+                         sixteen: (SIMD16<UInt16>) -> (low: SIMD8<Float>, high: SIMD8<Float>),
+                         one: (UInt16) -> Float) -> (error: Double, signal: Double) {
     var sums = ErrorSums()
     var i = 0
     #if _endian(little)  // the vector lanes are the file's little-endian values as they lie
     while i &+ 32 <= count {
-        @inline(__always) func floats(_ k: Int) -> SIMD8<Float> {
-            eight(src.loadUnaligned(fromByteOffset: (i &+ k) &* 2, as: SIMD8<UInt16>.self))
+        @inline(__always) func floats(_ k: Int) -> SIMD16<Float> {
+            let (low, high) = sixteen(src.loadUnaligned(fromByteOffset: (i &+ k) &* 2, as: SIMD16<UInt16>.self))
+            return SIMD16(lowHalf: low, highHalf: high)
         }
-        sums.add((SIMD16(lowHalf: floats(0), highHalf: floats(8)), SIMD16(lowHalf: floats(16), highHalf: floats(24))),
-                 reference.load32(at: i))
+        sums.add((floats(0), floats(16)), reference.load32(at: i))
         i &+= 32
     }
     #endif

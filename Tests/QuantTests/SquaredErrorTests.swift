@@ -75,4 +75,44 @@ import Testing
         }
         #expect(mismatches == 0)
     }
+
+    /// The sixteen-bit lane conversion is the scalar one on every half, in runs of sixteen as they
+    /// come (runs of zero and subnormal halves take the fallback, the rest the sixteen-bit steps) and
+    /// with one subnormal or zero half put into each run of normal ones.
+    @Test func sixteenHalvesAreTheScalarConversionOnEveryHalf() {
+        var mismatches = 0
+        func check(_ halves: SIMD16<UInt16>) {
+            let (low, high) = SixteenHalves(halves).floats
+            let floats = SIMD16(lowHalf: low, highHalf: high)
+            for lane in 0 ..< 16 where floats[lane].bitPattern != halfToFloat(halves[lane]).bitPattern { mismatches += 1 }
+        }
+        for first in stride(from: 0, through: 0xFFF0, by: 16) {
+            var halves = SIMD16<UInt16>()
+            for lane in 0 ..< 16 { halves[lane] = UInt16(first + lane) }
+            check(halves)
+            halves[first / 16 % 16] = UInt16(first / 16 % 0x400) | UInt16(first & 0x8000)
+            check(halves)
+        }
+        #expect(mismatches == 0)
+    }
+
+    /// `F16Codec.dequantize` (thirty-two halves a step, one branch for zero and subnormal halves) gives
+    /// the scalar conversion's bits for every half, in order and scattered, from an even and an odd
+    /// address, with a tail shorter than thirty-two.
+    @Test func f16RowsDecodeAsTheScalarConversion() throws {
+        // Every half in order, then every half again in a scattered order (an odd multiplier is a
+        // bijection modulo 2¹⁶), then a tail of three.
+        let halves = (0 ... UInt16.max).map { $0 } + (0 ... UInt16.max).map { $0 &* 40503 } + [0x3C00, 0x0001, 0x7C01]
+        for offset in [0, 1] {
+            var bytes = [UInt8](repeating: 0, count: offset)
+            for h in halves { bytes += [UInt8(truncatingIfNeeded: h), UInt8(h >> 8)] }
+            var floats = [Float](repeating: 0, count: halves.count)
+            try bytes.withUnsafeBytes { b in
+                try floats.withUnsafeMutableBufferPointer { try Codecs.dequantize(.f16, UnsafeRawBufferPointer(rebasing: b[offset...]), into: $0) }
+            }
+            let wrong = zip(halves, floats).filter { halfToFloat($0).bitPattern != $1.bitPattern }.map(\.0)
+            #expect(wrong.isEmpty, "offset \(offset): \(wrong.count) halves, first \(wrong.prefix(4))")
+        }
+    }
 }
+

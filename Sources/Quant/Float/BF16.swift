@@ -31,7 +31,7 @@ public enum BF16Codec: BlockQuantizer {
 
     @inlinable
     public static func squaredError(_ src: UnsafeRawPointer, reference: UnsafePointer<Float>, blocks: Int) -> (error: Double, signal: Double)? {
-        squaredErrorOfWords(src, reference: reference, count: blocks, eight: { highHalves($0) }, one: { bf16ToFloat($0) })
+        squaredErrorOfWords(src, reference: reference, count: blocks, sixteen: { (highHalves($0.lowHalf), highHalves($0.highHalf)) }, one: { bf16ToFloat($0) })
     }
 
     /// Eight floats whose high halves are `words` (little-endian lanes) and low halves zero.
