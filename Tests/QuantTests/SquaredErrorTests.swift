@@ -96,10 +96,12 @@ import Testing
         #expect(mismatches == 0)
     }
 
-    /// `F16Codec.dequantize` (thirty-two halves a step, one branch for zero and subnormal halves) gives
+    /// Both ways of decoding F16 rows (thirty-two halves a step in sixteen-bit lanes with one branch
+    /// for zero and subnormal halves, and a float a lane), and the one `Codecs.dequantize` picked, give
     /// the scalar conversion's bits for every half, in order and scattered, from an even and an odd
     /// address, with a tail shorter than thirty-two.
-    @Test func f16RowsDecodeAsTheScalarConversion() throws {
+    @Test(arguments: ["sixteen-bit lanes", "float lanes", "picked"])
+    func f16RowsDecodeAsTheScalarConversion(_ way: String) throws {
         // Every half in order, then every half again in a scattered order (an odd multiplier is a
         // bijection modulo 2¹⁶), then a tail of three.
         let halves = (0 ... UInt16.max).map { $0 } + (0 ... UInt16.max).map { $0 &* 40503 } + [0x3C00, 0x0001, 0x7C01]
@@ -108,7 +110,14 @@ import Testing
             for h in halves { bytes += [UInt8(truncatingIfNeeded: h), UInt8(h >> 8)] }
             var floats = [Float](repeating: 0, count: halves.count)
             try bytes.withUnsafeBytes { b in
-                try floats.withUnsafeMutableBufferPointer { try Codecs.dequantize(.f16, UnsafeRawBufferPointer(rebasing: b[offset...]), into: $0) }
+                try floats.withUnsafeMutableBufferPointer { f in
+                    let source = UnsafeRawBufferPointer(rebasing: b[offset...])
+                    switch way {
+                    case "sixteen-bit lanes": F16Codec.dequantizeInSixteenBitLanes(source.baseAddress!, into: f.baseAddress!, blocks: f.count)
+                    case "float lanes": F16Codec.dequantizeInFloatLanes(source.baseAddress!, into: f.baseAddress!, blocks: f.count)
+                    default: try Codecs.dequantize(.f16, source, into: f)
+                    }
+                }
             }
             let wrong = zip(halves, floats).filter { halfToFloat($0).bitPattern != $1.bitPattern }.map(\.0)
             #expect(wrong.isEmpty, "offset \(offset): \(wrong.count) halves, first \(wrong.prefix(4))")
