@@ -28,6 +28,68 @@ import Testing
         }
     }
 
+    /// The eight-lane conversion (the F16 error loop's in float lanes, and ``SixteenHalves``'s way for
+    /// zero and subnormal halves) is the scalar one (checked against ggml) on every half, NaNs
+    /// included, bit for bit.
+    @Test func vectorHalfToFloatIsTheScalarOneOnEveryHalf() {
+        var mismatches = 0
+        for first in stride(from: 0, through: 0xFFF8, by: 8) {
+            var halves = SIMD8<UInt16>()
+            for lane in 0 ..< 8 { halves[lane] = UInt16(first + lane) }
+            let floats = halfToFloat(halves)
+            for lane in 0 ..< 8 where floats[lane].bitPattern != halfToFloat(halves[lane]).bitPattern { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+    }
+
+    /// The sixteen-bit lane conversion is the scalar one on every half, in runs of sixteen as they
+    /// come (runs of zero and subnormal halves take the fallback, the rest the sixteen-bit steps) and
+    /// with one subnormal or zero half put into each run of normal ones.
+    @Test func sixteenHalvesAreTheScalarConversionOnEveryHalf() {
+        var mismatches = 0
+        func check(_ halves: SIMD16<UInt16>) {
+            let (low, high) = SixteenHalves(halves).floats
+            let floats = SIMD16(lowHalf: low, highHalf: high)
+            for lane in 0 ..< 16 where floats[lane].bitPattern != halfToFloat(halves[lane]).bitPattern { mismatches += 1 }
+        }
+        for first in stride(from: 0, through: 0xFFF0, by: 16) {
+            var halves = SIMD16<UInt16>()
+            for lane in 0 ..< 16 { halves[lane] = UInt16(first + lane) }
+            check(halves)
+            halves[first / 16 % 16] = UInt16(first / 16 % 0x400) | UInt16(first & 0x8000)
+            check(halves)
+        }
+        #expect(mismatches == 0)
+    }
+
+    /// Both ways of decoding F16 rows (thirty-two halves a step in sixteen-bit lanes with one branch
+    /// for zero and subnormal halves, and a float a lane), and the one `Codecs.dequantize` picked, give
+    /// the scalar conversion's bits for every half, in order and scattered, from an even and an odd
+    /// address, with a tail shorter than thirty-two.
+    @Test(arguments: ["sixteen-bit lanes", "float lanes", "picked"])
+    func f16RowsDecodeAsTheScalarConversion(_ way: String) throws {
+        // Every half in order, then every half again in a scattered order (an odd multiplier is a
+        // bijection modulo 2¹⁶), then a tail of three.
+        let halves = (0 ... UInt16.max).map { $0 } + (0 ... UInt16.max).map { $0 &* 40503 } + [0x3C00, 0x0001, 0x7C01]
+        for offset in [0, 1] {
+            var bytes = [UInt8](repeating: 0, count: offset)
+            for h in halves { bytes += [UInt8(truncatingIfNeeded: h), UInt8(h >> 8)] }
+            var floats = [Float](repeating: 0, count: halves.count)
+            try bytes.withUnsafeBytes { b in
+                try floats.withUnsafeMutableBufferPointer { f in
+                    let source = UnsafeRawBufferPointer(rebasing: b[offset...])
+                    switch way {
+                    case "sixteen-bit lanes": F16Codec.dequantizeInSixteenBitLanes(source.baseAddress!, into: f.baseAddress!, blocks: f.count)
+                    case "float lanes": F16Codec.dequantizeInFloatLanes(source.baseAddress!, into: f.baseAddress!, blocks: f.count)
+                    default: try Codecs.dequantize(.f16, source, into: f)
+                    }
+                }
+            }
+            let wrong = zip(halves, floats).filter { halfToFloat($0).bitPattern != $1.bitPattern }.map(\.0)
+            #expect(wrong.isEmpty, "offset \(offset): \(wrong.count) halves, first \(wrong.prefix(4))")
+        }
+    }
+
     @Test func floatToHalfRoundTripsEveryNonNaNHalf() {
         var mismatches = 0
         for bits in 0...UInt16.max where !Float16(bitPattern: bits).isNaN {
