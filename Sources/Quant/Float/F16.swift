@@ -86,7 +86,7 @@ public enum F16Codec: BlockQuantizer {
                 out.storeBytes(of: floats.low, toByteOffset: (i &+ k) &* 4, as: SIMD8<Float>.self)
                 out.storeBytes(of: floats.high, toByteOffset: (i &+ k &+ 8) &* 4, as: SIMD8<Float>.self)
             }
-            if SixteenHalves.any(a.zeroOrSubnormal | b.zeroOrSubnormal) {
+            if anyLane(a.zeroOrSubnormal | b.zeroOrSubnormal) {
                 store(a.floats, at: 0)
                 store(b.floats, at: 16)
             } else {

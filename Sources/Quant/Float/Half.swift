@@ -64,13 +64,6 @@ struct SixteenHalves {
     @inlinable @inline(__always)
     var zeroOrSubnormal: SIMD16<Int16> { (magnitudes &- 0x0400) &>> 15 }
 
-    /// Whether any lane of `mask` is set.
-    @inlinable @inline(__always)
-    static func any(_ mask: SIMD16<Int16>) -> Bool {
-        let q = unsafeBitCast(mask, to: SIMD4<UInt64>.self)
-        return (q[0] | q[1]) | (q[2] | q[3]) != 0
-    }
-
     /// The floats, exact when no lane is zero or subnormal.
     @inlinable @inline(__always)
     var floatsOfNormalLanes: (low: SIMD8<Float>, high: SIMD8<Float>) {
@@ -85,7 +78,7 @@ struct SixteenHalves {
     /// The floats of the sixteen halves (``halfToFloat(_:)`` lane by lane).
     @inlinable @inline(__always)
     var floats: (low: SIMD8<Float>, high: SIMD8<Float>) {
-        if Self.any(zeroOrSubnormal) {
+        if anyLane(zeroOrSubnormal) {
             let words = unsafeBitCast(bits, to: SIMD16<UInt16>.self)
             return (halfToFloat(words.lowHalf), halfToFloat(words.highHalf))
         }

@@ -27,9 +27,10 @@ internal func anyLane(_ mask: SIMDMask<SIMD8<Int32>>) -> Bool {
     anyLane(laneBits(mask))
 }
 
-/// Whether any lane of `bits` (a mask's lanes, all ones or zero) is set.
-@inline(__always)
-internal func anyLane(_ bits: SIMD8<Int32>) -> Bool {
+/// Whether any lane of `bits` (a 32-byte vector of a mask's lanes, all ones or zero: eight 32-bit
+/// or sixteen 16-bit) is set, read as four 64-bit words.
+@inlinable @inline(__always)
+internal func anyLane<Lanes: SIMD>(_ bits: Lanes) -> Bool where Lanes.Scalar: FixedWidthInteger {
     let words = unsafeBitCast(bits, to: SIMD4<UInt64>.self)
     return (words[0] | words[1] | words[2] | words[3]) != 0
 }
